@@ -1,0 +1,94 @@
+// Every metric name and help text, in one place. Label sets are small and bounded: status
+// class rather than status, origin index rather than URL path, never a host or a path.
+//
+// Workers register theirs in prom-client's global registry; the supervisor collects and
+// sums them over IPC (AggregatorRegistry) and adds its own. The sidecar, a separate
+// process, has its own registry.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, register } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
+export const STATUS_CLASSES: readonly StatusClass[] = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function createWorkerMetrics(reg: Registry) {
+  const r = [reg];
+  return {
+    requests: new Counter({ name: 'anyedge_requests_total', help: 'Requests answered, by HTTP status class and protocol.', labelNames: ['class', 'proto'] as const, registers: r }),
+    requestDuration: new Histogram({ name: 'anyedge_request_duration_seconds', help: 'Time from request headers to the end of the response.', labelNames: ['class'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    responseBytes: new Counter({ name: 'anyedge_response_body_bytes_total', help: 'Response body bytes sent to clients.', registers: r }),
+    upstreamRequests: new Counter({ name: 'anyedge_upstream_requests_total', help: 'Requests sent to origins, by status class of the answer.', labelNames: ['class'] as const, registers: r }),
+    upstreamDuration: new Histogram({ name: 'anyedge_upstream_duration_seconds', help: 'Time from sending a request to the origin to its response headers.', buckets: LATENCY_BUCKETS, registers: r }),
+    upstreamErrors: new Counter({ name: 'anyedge_upstream_errors_total', help: 'Origin failures, by error code (AE_UPSTREAM_*).', labelNames: ['code'] as const, registers: r }),
+    upstreamRetries: new Counter({ name: 'anyedge_upstream_retries_total', help: 'Idempotent requests retried after a connection failed before anything was sent.', registers: r }),
+    tlsHandshakes: new Counter({ name: 'anyedge_tls_handshakes_total', help: 'Completed TLS handshakes, by whether the session was resumed.', labelNames: ['resumed'] as const, registers: r }),
+    tlsErrors: new Counter({ name: 'anyedge_tls_errors_total', help: 'TLS handshakes that failed.', registers: r }),
+    openConnections: new Gauge({ name: 'anyedge_open_connections', help: 'Client connections open now (TLS and plain).', registers: r }),
+    inflightRequests: new Gauge({ name: 'anyedge_inflight_requests', help: 'Requests being answered now.', registers: r }),
+    clientErrors: new Counter({ name: 'anyedge_client_errors_total', help: 'Malformed or refused requests, by error code.', labelNames: ['code'] as const, registers: r }),
+    // cache (issue: the edge cache)
+    cacheLookups: new Counter({ name: 'anyedge_cache_lookups_total', help: 'Cache lookups by result: hit, miss, stale, revalidated, bypass.', labelNames: ['result'] as const, registers: r }),
+    cacheCoalesced: new Counter({ name: 'anyedge_cache_coalesced_total', help: 'Requests that waited for another request fetching the same key.', registers: r }),
+    cacheStoredBytes: new Gauge({ name: 'anyedge_cache_stored_bytes', help: 'Bytes held by the cache (bodies, headers, metadata).', registers: r }),
+    cacheStoredObjects: new Gauge({ name: 'anyedge_cache_stored_objects', help: 'Objects held by the cache.', registers: r }),
+    cacheEvictions: new Counter({ name: 'anyedge_cache_evictions_total', help: 'Objects evicted to stay within cache.maxSize.', registers: r }),
+    cachePurged: new Counter({ name: 'anyedge_cache_purged_total', help: 'Objects removed or marked stale by purge, by kind.', labelNames: ['kind'] as const, registers: r }),
+    // overload (issue: overload and readiness)
+    overloadPressure: new Gauge({ name: 'anyedge_overload_pressure', help: 'Pressure 0..1 per monitor (max over workers).', labelNames: ['monitor'] as const, registers: r, aggregator: 'max' }),
+    overloadActionActive: new Gauge({ name: 'anyedge_overload_action_active', help: '1 while a named overload action is active in some worker.', labelNames: ['action'] as const, registers: r, aggregator: 'max' }),
+    overloadShed: new Counter({ name: 'anyedge_overload_shed_total', help: 'Requests answered 503 by the shed action.', registers: r }),
+    eventLoopDelay: new Gauge({ name: 'anyedge_event_loop_delay_p99_seconds', help: 'p99 event-loop delay over the last overload interval (max over workers).', registers: r, aggregator: 'max' }),
+  };
+}
+
+function createSupervisorMetrics(reg: Registry) {
+  const r = [reg];
+  return {
+    workersAlive: new Gauge({ name: 'anyedge_workers_alive', help: 'Worker processes currently serving.', registers: r }),
+    workerRestarts: new Counter({ name: 'anyedge_worker_restarts_total', help: 'Workers replaced after they exited unexpectedly.', registers: r }),
+    ready: new Gauge({ name: 'anyedge_ready', help: '1 when /readyz answers 200 (ready or overloaded).', registers: r }),
+    readinessState: new Gauge({ name: 'anyedge_readiness_state', help: '1 for the current readiness state.', labelNames: ['state'] as const, registers: r }),
+    originUp: new Gauge({ name: 'anyedge_origin_up', help: '1 when the active health check sees the origin as up.', labelNames: ['origin'] as const, registers: r }),
+    purges: new Counter({ name: 'anyedge_purge_requests_total', help: 'Purge calls on the admin API, by kind.', labelNames: ['kind'] as const, registers: r }),
+  };
+}
+
+function createSidecarMetrics(reg: Registry) {
+  const r = [reg];
+  return {
+    state: new Gauge({ name: 'anyedge_sidecar_state', help: '1 for the sidecar state machine\'s current state.', labelNames: ['state'] as const, registers: r }),
+    announcements: new Counter({ name: 'anyedge_sidecar_announcements_total', help: 'Route announcements sent to the speaker (plain or prepended).', labelNames: ['kind'] as const, registers: r }),
+    withdrawals: new Counter({ name: 'anyedge_sidecar_withdrawals_total', help: 'Route withdrawals sent to the speaker.', registers: r }),
+    probes: new Counter({ name: 'anyedge_sidecar_probes_total', help: 'Readiness probes by result (ready, overloaded, not_ready, error).', labelNames: ['result'] as const, registers: r }),
+    penalty: new Gauge({ name: 'anyedge_sidecar_dampening_penalty', help: 'Current flap-dampening penalty.', registers: r }),
+    suppressed: new Gauge({ name: 'anyedge_sidecar_dampening_suppressed', help: '1 while dampening suppresses the announcement.', registers: r }),
+    lastTransition: new Gauge({ name: 'anyedge_sidecar_last_transition_timestamp_seconds', help: 'Unix time of the last state transition.', registers: r }),
+  };
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+export type SupervisorMetrics = ReturnType<typeof createSupervisorMetrics>;
+export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;
+
+let worker: WorkerMetrics | undefined;
+/** Worker metrics in the global registry (what the supervisor aggregates). */
+export function workerMetrics(): WorkerMetrics {
+  if (!worker) {
+    worker = createWorkerMetrics(register);
+    collectDefaultMetrics({ register, prefix: 'anyedge_worker_' });
+  }
+  return worker;
+}
+
+/** A fresh registry with the supervisor's own metrics. */
+export function supervisorMetrics(reg = new Registry()): { registry: Registry; metrics: SupervisorMetrics } {
+  return { registry: reg, metrics: createSupervisorMetrics(reg) };
+}
+
+export function sidecarMetrics(reg = new Registry()): { registry: Registry; metrics: SidecarMetrics } {
+  return { registry: reg, metrics: createSidecarMetrics(reg) };
+}
+
+export function statusClass(status: number): StatusClass {
+  return status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
+}
