@@ -1,0 +1,265 @@
+// The one file that sequences a request's phases (Pingora's process_request):
+//   1 request filter  limits, Host/authority check (no open proxy), request id
+//   2 static          files served at the edge for hosts that configure a directory
+//   3 cache           RFC 9111 lookup; a miss goes to 4 through the cache (coalesced)
+//   4 upstream        undici pool over the private link
+//   5 response filter hop-by-hop stripped, Via, Cache-Status, Age, request id
+//   6 log             one line per request, always, with the error if any
+// Any error goes to failToProxy(), which alone turns it into a status.
+import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import { pipeline as pump } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { Config } from '../config/schema.js';
+import { AnyedgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { statusClass, type WorkerMetrics } from '../metrics.js';
+import type { OriginGroup, UpstreamResponse } from '../upstream/origin-pool.js';
+import { BodyLimit } from './body-limit.js';
+import { newRequestId, type EdgeRequest, type EdgeResponse, type RequestContext } from './context.js';
+import { failToProxy } from './fail.js';
+import { downstreamResponseHeaders, requestIdFrom, upstreamRequestHeaders } from './filters/headers.js';
+import type { HostRouter } from './hosts.js';
+import { requestFilter, type RequestLimits } from './request-filter.js';
+import type { VirtualHost } from './virtual-host.js';
+
+export interface PipelineState {
+  /** Draining: every response closes its connection. */
+  draining: boolean;
+  /** Overload: keep-alive off (set by the overload manager). */
+  keepAliveDisabled: boolean;
+  /** Overload: origin-bound requests answered 503 (set by the overload manager). */
+  shedOrigin: boolean;
+}
+
+export interface PipelineDeps {
+  config: Readonly<Config>;
+  router: HostRouter<VirtualHost>;
+  log: Logger;
+  metrics: WorkerMetrics;
+  state: PipelineState;
+  /** Called after each origin exchange: feeds the origin error rate monitor. */
+  onOriginResult?: (ok: boolean) => void;
+}
+
+export class Pipeline {
+  readonly #deps: PipelineDeps;
+  readonly #limits: RequestLimits;
+  readonly #name: string;
+  #inflight = 0;
+
+  constructor(deps: PipelineDeps) {
+    this.#deps = deps;
+    this.#limits = { maxHeaderSize: deps.config.limits.maxHeaderSize, maxBodySize: deps.config.limits.maxBodySize };
+    this.#name = deps.config.name;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** The server's 'request' handler, for HTTP/1.1 and h2 alike. */
+  readonly handle = (req: EdgeRequest, res: EdgeResponse): void => {
+    const h2 = req.httpVersionMajor === 2;
+    const ctx: RequestContext = {
+      req,
+      res,
+      id: requestIdFrom(req.headers['x-request-id'], newRequestId),
+      start: performance.now(),
+      proto: h2 ? 'h2' : 'h1',
+      scheme: (req.socket as { encrypted?: boolean } | null)?.encrypted || h2 ? 'https' : 'http',
+      method: req.method ?? 'GET',
+      host: '',
+      target: '',
+      clientIp: req.socket?.remoteAddress ?? '',
+      status: 0,
+      upstreamMs: -1,
+      cache: '',
+      origin: undefined,
+      error: undefined,
+    };
+    this.#inflight++;
+    this.#deps.metrics.inflightRequests.inc();
+    res.once('close', () => this.#finish(ctx));
+    this.#process(ctx).catch((err: unknown) => failToProxy(ctx, err));
+  };
+
+  async #process(ctx: RequestContext): Promise<void> {
+    // 1 request filter
+    requestFilter(ctx, this.#limits);
+    const vhost = this.#deps.router.match(ctx.host);
+    if (!vhost) throw new AnyedgeError('MISDIRECTED', `host "${ctx.host}" is not served here`);
+    // 2 static
+    if (vhost.static) {
+      const file = await vhost.static.handle({ method: ctx.method, target: ctx.target, headers: ctx.req.headers });
+      if (file) {
+        ctx.cache = `${this.#name}; hit; detail=static`;
+        this.#respond(ctx, file.status, file.headers, file.body);
+        return;
+      }
+    }
+    if (vhost.origins.origins.length === 0) throw new AnyedgeError('NOT_FOUND', `no file at ${ctx.target.split('?')[0]} and no origin for this host`);
+    // 3 cache (hits and stale never shed: they cost the node little and keep users served)
+    if (vhost.cache && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      const r = await vhost.cache.handle(
+        { method: ctx.method, scheme: ctx.scheme, host: ctx.host, target: ctx.target, headers: ctx.req.headers },
+        (up, signal) => this.#fetchForCache(ctx, vhost.origins, up, signal),
+      );
+      ctx.cache = r.cacheStatus;
+      this.#respond(ctx, r.status, r.headers, r.body);
+      return;
+    }
+    // 4 upstream
+    const up = await this.#forward(ctx, vhost.origins);
+    if (vhost.cache && up.status < 400) vhost.cache.invalidateAfterUnsafe({ method: ctx.method, scheme: ctx.scheme, host: ctx.host, target: ctx.target, headers: ctx.req.headers }, up.status, up.headers);
+    this.#respond(ctx, up.status, downstreamResponseHeaders(up.headers, this.#name), up.body);
+  }
+
+  #shedCheck(): void {
+    if (this.#deps.state.shedOrigin) {
+      this.#deps.metrics.overloadShed.inc();
+      throw new AnyedgeError('OVERLOADED', 'the node is overloaded; try again shortly', {
+        headers: { 'retry-after': String(this.#deps.config.overload.retryAfter) },
+      });
+    }
+  }
+
+  #upstreamHeaders(ctx: RequestContext, vhost: OriginGroup, headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+    void vhost;
+    return upstreamRequestHeaders(headers, {
+      clientIp: ctx.clientIp,
+      proto: ctx.scheme,
+      host: ctx.host,
+      httpVersion: ctx.proto === 'h2' ? '2' : '1.1',
+      name: this.#name,
+      requestId: ctx.id,
+      trustForwarded: this.#deps.config.trustForwarded,
+      upstreamHost: ctx.host,
+    });
+  }
+
+  /** Forwards the client's request, streaming its body, and records the exchange. */
+  async #forward(ctx: RequestContext, origins: OriginGroup): Promise<UpstreamResponse> {
+    this.#shedCheck();
+    const req = ctx.req;
+    let body: Readable | null = null;
+    if (hasBody(req)) {
+      const limit = new BodyLimit(this.#limits.maxBodySize);
+      body = limit;
+      // Errors on either side surface through the upstream request; the client's own abort
+      // is seen by the response's 'close'.
+      pump(req, limit, () => undefined);
+    }
+    return this.#exchange(ctx, origins, { method: ctx.method, target: ctx.target, headers: this.#upstreamHeaders(ctx, origins, req.headers), body });
+  }
+
+  /** The cache's path to the origin: it chooses method, target and (conditional) headers. */
+  async #fetchForCache(ctx: RequestContext, origins: OriginGroup, up: { method: string; target: string; headers: Record<string, string | string[] | undefined> }, signal?: AbortSignal) {
+    this.#shedCheck();
+    const r = await this.#exchange(ctx, origins, { method: up.method, target: up.target, headers: this.#upstreamHeaders(ctx, origins, up.headers), body: null }, signal);
+    return { status: r.status, headers: downstreamResponseHeaders(r.headers, this.#name), body: r.body };
+  }
+
+  async #exchange(ctx: RequestContext, origins: OriginGroup, up: { method: string; target: string; headers: Record<string, string | string[]>; body: Readable | null }, signal?: AbortSignal): Promise<UpstreamResponse> {
+    const ac = new AbortController();
+    const onClose = (): void => { if (!ctx.res.writableFinished) ac.abort(); };
+    ctx.res.once('close', onClose);
+    const onAbort = (): void => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const m = this.#deps.metrics;
+    try {
+      const r = await origins.request({ ...up, signal: ac.signal }, () => m.upstreamRetries.inc());
+      ctx.upstreamMs = r.durationMs;
+      ctx.origin = r.origin;
+      m.upstreamRequests.inc({ class: statusClass(r.status) });
+      m.upstreamDuration.observe(r.durationMs / 1000);
+      this.#deps.onOriginResult?.(r.status < 500);
+      return r;
+    } catch (err) {
+      if (err instanceof AnyedgeError && err.source === 'upstream') {
+        m.upstreamErrors.inc({ code: err.code });
+        this.#deps.onOriginResult?.(false);
+      }
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** 5 response filter, then the body: a Buffer, a stream from the origin, or nothing. */
+  #respond(ctx: RequestContext, status: number, headers: Record<string, string | string[]>, body: Buffer | Readable | null): void {
+    const res = ctx.res;
+    headers['x-request-id'] = ctx.id;
+    if (ctx.cache && headers['cache-status'] === undefined) headers['cache-status'] = ctx.cache;
+    const state = this.#deps.state;
+    if (ctx.proto === 'h1' && (state.draining || state.keepAliveDisabled)) headers['connection'] = 'close';
+    ctx.status = status;
+    if (res.destroyed) {
+      if (body && !Buffer.isBuffer(body)) body.destroy();
+      return;
+    }
+    res.writeHead(status, headers);
+    if (body === null || ctx.method === 'HEAD' || status === 204 || status === 304) {
+      if (body && !Buffer.isBuffer(body)) body.resume();
+      res.end();
+    } else if (Buffer.isBuffer(body)) {
+      res.end(body);
+    } else {
+      pump(body, res as NodeJS.WritableStream, (err) => {
+        if (err && !ctx.error && res.writableFinished === false) {
+          ctx.error = (err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE'
+            ? new AnyedgeError('CLIENT_ABORTED', 'client went away during the response body', { cause: err })
+            : new AnyedgeError('UPSTREAM_RESET', `origin failed during the response body: ${(err as Error).message}`, { cause: err });
+        }
+      });
+    }
+  }
+
+  /** 6 log: one line per request, whatever happened. */
+  #finish(ctx: RequestContext): void {
+    this.#inflight--;
+    const m = this.#deps.metrics;
+    m.inflightRequests.dec();
+    const res = ctx.res;
+    const aborted = !res.writableFinished;
+    const status = ctx.status || (aborted ? 499 : res.statusCode);
+    const cls = statusClass(status === 499 ? 400 : status);
+    const durationMs = performance.now() - ctx.start;
+    m.requests.inc({ class: cls, proto: ctx.proto });
+    m.requestDuration.observe({ class: cls }, durationMs / 1000);
+    if (!this.#deps.config.log.access) return;
+    const line: Record<string, unknown> = {
+      reqId: ctx.id,
+      proto: ctx.proto,
+      method: ctx.method,
+      host: ctx.host,
+      path: ctx.target,
+      status,
+      durMs: Math.round(durationMs * 100) / 100,
+      client: ctx.clientIp,
+    };
+    const len = res.getHeader('content-length');
+    if (len !== undefined) line['bytes'] = Number(len);
+    if (ctx.upstreamMs >= 0) line['upMs'] = Math.round(ctx.upstreamMs * 100) / 100;
+    if (ctx.origin) line['origin'] = ctx.origin;
+    if (ctx.cache) line['cache'] = ctx.cache;
+    if (aborted && !ctx.error) line['aborted'] = true;
+    if (ctx.error) {
+      const e = ctx.error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+      line['err'] = { code: e.code, message: e.message, cause: e.cause?.code ?? e.cause?.message };
+      this.#deps.log.warn(line, 'request');
+    } else {
+      this.#deps.log.info(line, 'request');
+    }
+  }
+}
+
+/** Whether a request carries a body to forward (h1: framing headers; h2: stream not ended). */
+function hasBody(req: EdgeRequest): boolean {
+  if (req.httpVersionMajor === 2) {
+    const stream = (req as Http2ServerRequest).stream;
+    return !stream.endAfterHeaders;
+  }
+  const h = (req as IncomingMessage).headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}

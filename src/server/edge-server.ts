@@ -1,0 +1,205 @@
+// One worker's listeners: TLS (h2 + HTTP/1.1 by ALPN) or plain HTTP/1.1, each feeding the
+// same pipeline. Owns connection tracking, so it can tell idle keep-alive connections from
+// busy ones when draining, and close each kind the right way.
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Config, ListenerConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { WorkerMetrics } from '../metrics.js';
+import type { Pipeline, PipelineState } from '../proxy/pipeline.js';
+import type { CertificateSet } from './tls.js';
+import { clientErrorResponse } from './client-error.js';
+import type { UpgradeHandler } from '../upstream/websocket.js';
+
+type AnyServer = Http2SecureServer | HttpServer;
+
+export interface BoundListener {
+  config: ListenerConfig;
+  server: AnyServer;
+  address: string;
+  port: number;
+  tls: boolean;
+}
+
+const ACTIVE = Symbol('anyedge.activeRequests');
+type TrackedSocket = (Socket | TLSSocket) & { [ACTIVE]?: number };
+
+export interface EdgeServerDeps {
+  config: Readonly<Config>;
+  pipeline: Pipeline;
+  state: PipelineState;
+  certificates: CertificateSet | undefined;
+  log: Logger;
+  metrics: WorkerMetrics;
+  upgrade?: UpgradeHandler;
+}
+
+export class EdgeServer {
+  readonly listeners: BoundListener[] = [];
+  readonly #deps: EdgeServerDeps;
+  readonly #sockets = new Set<TrackedSocket>();
+  readonly #sessions = new Set<ServerHttp2Session>();
+  #closing = false;
+
+  constructor(deps: EdgeServerDeps) {
+    this.#deps = deps;
+  }
+
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
+  async listen(): Promise<BoundListener[]> {
+    for (const l of this.#deps.config.listeners) {
+      const server = l.tls ? this.#createTls() : this.#createPlain();
+      this.#instrument(server, l.tls);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: l.address, port: l.port, backlog: 4096 }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address() as AddressInfo;
+      this.listeners.push({ config: l, server, address: addr.address, port: addr.port, tls: l.tls });
+    }
+    return this.listeners;
+  }
+
+  #createTls(): Http2SecureServer {
+    const cfg = this.#deps.config;
+    const certs = this.#deps.certificates;
+    if (!certs) throw new Error('a TLS listener needs certificates');
+    const server = createSecureServer({
+      ...certs.defaultOptions,
+      SNICallback: certs.sniCallback,
+      allowHTTP1: true,
+      handshakeTimeout: 10_000,
+      settings: {
+        maxConcurrentStreams: cfg.limits.maxConcurrentStreams,
+        // Above our own limit, so an oversized request gets our 431 rather than a stream reset.
+        maxHeaderListSize: cfg.limits.maxHeaderSize * 2 + 1024,
+      },
+      maxSessionMemory: 32,
+    });
+    // HTTP/1.1 on the same server reads these (Node's http connection listener).
+    Object.assign(server, {
+      maxHeaderSize: cfg.limits.maxHeaderSize,
+      headersTimeout: cfg.limits.headersTimeout,
+      requestTimeout: cfg.limits.requestTimeout,
+      keepAliveTimeout: cfg.limits.keepAliveTimeout,
+    });
+    server.setTimeout(cfg.limits.idleTimeout);
+    server.on('session', (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      if (this.#closing) session.close();
+      session.once('close', () => this.#sessions.delete(session));
+    });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      this.#deps.metrics.tlsHandshakes.inc({ resumed: socket.isSessionReused() ? 'true' : 'false' });
+    });
+    server.on('tlsClientError', () => this.#deps.metrics.tlsErrors.inc());
+    return server;
+  }
+
+  #createPlain(): HttpServer {
+    const cfg = this.#deps.config;
+    return createHttpServer({
+      maxHeaderSize: cfg.limits.maxHeaderSize,
+      headersTimeout: cfg.limits.headersTimeout,
+      requestTimeout: cfg.limits.requestTimeout,
+      keepAliveTimeout: cfg.limits.keepAliveTimeout,
+    });
+  }
+
+  #instrument(server: AnyServer, tls: boolean): void {
+    const { pipeline, metrics, log } = this.#deps;
+    server.on(tls ? 'secureConnection' : 'connection', (socket: TrackedSocket) => {
+      this.#sockets.add(socket);
+      metrics.openConnections.inc();
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        metrics.openConnections.dec();
+      });
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.httpVersionMajor !== 2) {
+        const socket = req.socket as TrackedSocket;
+        socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
+        res.once('close', () => {
+          socket[ACTIVE] = (socket[ACTIVE] ?? 1) - 1;
+          if (this.#closing && socket[ACTIVE] === 0) socket.end();
+        });
+      }
+      pipeline.handle(req, res);
+    });
+    // HTTP/1.1 framing errors (smuggling attempts, oversized headers, timeouts): answer with
+    // a status that names the problem, then close: the rest of the bytes cannot be trusted.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const { status, message, code } = clientErrorResponse(err);
+      metrics.clientErrors.inc({ code });
+      log.info({ err: { code: err.code, message: err.message }, status, client: (socket as Socket).remoteAddress }, 'client error');
+      if (!socket.writable || (err.code === 'ECONNRESET')) {
+        socket.destroy();
+        return;
+      }
+      const body = `${status} ${message}\n`;
+      socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      metrics.clientErrors.inc({ code: 'AE_METHOD_NOT_ALLOWED' });
+      log.info({ method: 'CONNECT', target: req.url, client: req.socket.remoteAddress, status: 405 }, 'refused CONNECT');
+      const body = '405 Method Not Allowed: CONNECT is not supported: this is not a forward proxy\n';
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    });
+    if (this.#deps.upgrade) {
+      const upgrade = this.#deps.upgrade;
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(req, socket, head));
+    }
+  }
+
+  /** Certificates re-read from disk (SIGHUP); connections keep the context they started with. */
+  reloadCertificates(): void {
+    const certs = this.#deps.certificates;
+    if (!certs) return;
+    certs.reload();
+    for (const l of this.listeners) {
+      if (l.tls) (l.server as Http2SecureServer).setSecureContext(certs.defaultOptions);
+    }
+  }
+
+  /**
+   * Stop accepting, tell open connections to go (GOAWAY, Connection: close, idle keep-alive
+   * closed), let in-flight requests finish. Resolves when every connection is closed, or at
+   * the deadline after destroying what is left.
+   */
+  async close(deadlineMs: number): Promise<{ forced: number }> {
+    this.#closing = true;
+    this.#deps.state.draining = true;
+    const closed = Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    for (const s of this.#sessions) closeSession(s);
+    for (const socket of this.#sockets) {
+      if ((socket as TLSSocket).alpnProtocol === 'h2') continue;
+      if ((socket[ACTIVE] ?? 0) === 0) socket.end();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((r) => { timer = setTimeout(() => r('deadline'), deadlineMs); });
+    const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
+    clearTimeout(timer);
+    let forced = 0;
+    if (outcome === 'deadline') {
+      for (const s of this.#sessions) { forced++; s.destroy(); }
+      for (const socket of this.#sockets) { forced++; socket.destroy(); }
+      await closed;
+    }
+    return { forced };
+  }
+}
+
+function closeSession(session: Http2Session): void {
+  // GOAWAY now; the session closes by itself once its open streams are done.
+  if (!session.closed && !session.destroyed) session.close();
+}

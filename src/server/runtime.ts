@@ -1,0 +1,70 @@
+// Assembles one serving process (a cluster worker, or the whole node in tests): certificate
+// set, virtual hosts with their origins, static files and cache, the pipeline, listeners.
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { workerMetrics, type WorkerMetrics } from '../metrics.js';
+import { HostRouter } from '../proxy/hosts.js';
+import { Pipeline, type PipelineState } from '../proxy/pipeline.js';
+import type { VirtualHost } from '../proxy/virtual-host.js';
+import { closeOrigins, Origin, OriginGroup } from '../upstream/origin-pool.js';
+import { createUpgradeHandler } from '../upstream/websocket.js';
+import { EdgeServer, type BoundListener } from './edge-server.js';
+import { CertificateSet } from './tls.js';
+import { buildHostExtras } from './host-extras.js';
+
+export interface RuntimeOptions {
+  /** 48 bytes shared by all workers of the node (and nodes, with tls.ticketKeyFile). */
+  ticketKeys: Buffer;
+  log: Logger;
+  metrics?: WorkerMetrics;
+}
+
+export interface Runtime {
+  readonly config: Readonly<Config>;
+  readonly edge: EdgeServer;
+  readonly pipeline: Pipeline;
+  readonly state: PipelineState;
+  readonly hosts: readonly VirtualHost[];
+  /** Every origin, by URL (one pool each per process). */
+  readonly origins: ReadonlyMap<string, Origin>;
+  listen(): Promise<BoundListener[]>;
+  reloadCertificates(): void;
+  /** Graceful stop: see EdgeServer.close. Also closes origin pools. */
+  close(deadlineMs: number): Promise<{ forced: number }>;
+}
+
+export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): Runtime {
+  const metrics = opts.metrics ?? workerMetrics();
+  const log = opts.log;
+  const certificates = config.listeners.some((l) => l.tls)
+    ? new CertificateSet(config.certificates, { minVersion: config.tls.minVersion, ticketKeys: opts.ticketKeys, sessionTimeout: Math.round(config.tls.sessionTimeout / 1000) })
+    : undefined;
+  const origins = new Map<string, Origin>();
+  const originFor = (url: string): Origin => {
+    let o = origins.get(url);
+    if (!o) { o = new Origin(url, config.origin); origins.set(url, o); }
+    return o;
+  };
+  const hosts: VirtualHost[] = config.hosts.map((h) => ({
+    config: h,
+    origins: new OriginGroup(h.origins.map(originFor)),
+    ...buildHostExtras(config, h, { log, metrics }),
+  }));
+  const router = new HostRouter(hosts, config.defaultHost);
+  const state: PipelineState = { draining: false, keepAliveDisabled: false, shedOrigin: false };
+  const pipeline = new Pipeline({ config, router, log, metrics, state });
+  const edge = new EdgeServer({
+    config, pipeline, state, certificates, log, metrics,
+    upgrade: createUpgradeHandler({ router, name: config.name, trustForwarded: config.trustForwarded, log }),
+  });
+  return {
+    config, edge, pipeline, state, hosts, origins,
+    listen: () => edge.listen(),
+    reloadCertificates: () => edge.reloadCertificates(),
+    async close(deadlineMs) {
+      const r = await edge.close(deadlineMs);
+      await closeOrigins(origins.values());
+      return r;
+    },
+  };
+}
