@@ -23,7 +23,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }
   // Asynchronous, buffered writes; flushed on exit (see flushLogger).
-  return pino(options, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
 /** Writes what is buffered; call before process.exit. */

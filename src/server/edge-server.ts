@@ -161,6 +161,11 @@ export class EdgeServer {
     }
   }
 
+  /** GOAWAY to every h2 session: clients finish their streams and open a new connection. */
+  goAwayAll(): void {
+    for (const s of this.#sessions) closeSession(s);
+  }
+
   /** Certificates re-read from disk (SIGHUP); connections keep the context they started with. */
   reloadCertificates(): void {
     const certs = this.#deps.certificates;
@@ -179,16 +184,29 @@ export class EdgeServer {
   async close(deadlineMs: number): Promise<{ forced: number }> {
     this.#closing = true;
     this.#deps.state.draining = true;
-    const closed = Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    const closed = Promise.all(this.listeners.map((l) => {
+      // Node's close() also calls closeIdleConnections(), which destroys a keep-alive socket
+      // whose next request has arrived but is not parsed yet: that request is lost. The idle
+      // window below closes idle connections instead, after telling busy ones to go.
+      (l.server as { closeIdleConnections?: () => void }).closeIdleConnections = () => undefined;
+      return new Promise<void>((r) => l.server.close(() => r()));
+    }));
     for (const s of this.#sessions) closeSession(s);
-    for (const socket of this.#sockets) {
-      if ((socket as TLSSocket).alpnProtocol === 'h2') continue;
-      if ((socket[ACTIVE] ?? 0) === 0) socket.end();
-    }
+    // Idle HTTP/1.1 keep-alive connections are not cut at once: a client may be sending its
+    // next request right now, and a close crossing it loses that request. Instead the next
+    // response on each carries Connection: close; connections still idle after a short
+    // window are closed then (Envoy's drain does the same).
+    const idleWindow = Math.min(this.#deps.config.limits.keepAliveTimeout, 1000, deadlineMs);
+    const idleTimer = setTimeout(() => {
+      for (const socket of this.#sockets) {
+        if ((socket as TLSSocket).alpnProtocol !== 'h2' && (socket[ACTIVE] ?? 0) === 0) socket.end();
+      }
+    }, idleWindow);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((r) => { timer = setTimeout(() => r('deadline'), deadlineMs); });
     const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
     clearTimeout(timer);
+    clearTimeout(idleTimer);
     let forced = 0;
     if (outcome === 'deadline') {
       for (const s of this.#sessions) { forced++; s.destroy(); }

@@ -11,6 +11,7 @@ import { createUpgradeHandler } from '../upstream/websocket.js';
 import { EdgeServer, type BoundListener } from './edge-server.js';
 import { CertificateSet } from './tls.js';
 import { buildHostExtras } from './host-extras.js';
+import { OverloadManager } from '../overload/manager.js';
 
 export interface RuntimeOptions {
   /** 48 bytes shared by all workers of the node (and nodes, with tls.ticketKeyFile). */
@@ -27,6 +28,7 @@ export interface Runtime {
   readonly hosts: readonly VirtualHost[];
   /** Every origin, by URL (one pool each per process). */
   readonly origins: ReadonlyMap<string, Origin>;
+  readonly overload: OverloadManager;
   listen(): Promise<BoundListener[]>;
   reloadCertificates(): void;
   /** Graceful stop: see EdgeServer.close. Also closes origin pools. */
@@ -52,17 +54,39 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
   }));
   const router = new HostRouter(hosts, config.defaultHost);
   const state: PipelineState = { draining: false, keepAliveDisabled: false, shedOrigin: false };
-  const pipeline = new Pipeline({ config, router, log, metrics, state });
-  const edge = new EdgeServer({
+  // Forward references: the overload manager samples the pipeline and the server.
+  let pipeline: Pipeline | undefined;
+  let edge: EdgeServer | undefined;
+  const overload = new OverloadManager(config.overload, {
+    sources: { inflight: () => pipeline?.inflight ?? 0, connections: () => edge?.openConnections ?? 0 },
+    log,
+    metrics,
+  });
+  pipeline = new Pipeline({ config, router, log, metrics, state, onOriginResult: (ok) => overload.recordOriginResult(ok) });
+  edge = new EdgeServer({
     config, pipeline, state, certificates, log, metrics,
     upgrade: createUpgradeHandler({ router, name: config.name, trustForwarded: config.trustForwarded, log }),
   });
+  const server = edge;
+  overload.on('change', (snap) => {
+    state.shedOrigin = overload.shedOrigin;
+    const wasOff = state.keepAliveDisabled;
+    state.keepAliveDisabled = overload.keepAliveDisabled;
+    // Keep-alive off: h1 answers carry Connection: close; h2 clients get GOAWAY now.
+    if (!wasOff && state.keepAliveDisabled) server.goAwayAll();
+    void snap;
+  });
   return {
-    config, edge, pipeline, state, hosts, origins,
-    listen: () => edge.listen(),
-    reloadCertificates: () => edge.reloadCertificates(),
+    config, edge, pipeline, state, hosts, origins, overload,
+    listen: async () => {
+      const bound = await server.listen();
+      overload.start();
+      return bound;
+    },
+    reloadCertificates: () => server.reloadCertificates(),
     async close(deadlineMs) {
-      const r = await edge.close(deadlineMs);
+      overload.stop();
+      const r = await server.close(deadlineMs);
       await closeOrigins(origins.values());
       return r;
     },

@@ -61,9 +61,10 @@ export async function startAdminServer(config: Readonly<Config>, deps: AdminDeps
       return;
     }
     if (path === '/readyz') {
-      const r = deps.health.readiness();
-      const { httpStatus, ...body } = r;
-      json(res, httpStatus, body);
+      deps.health.readiness().then(
+        ({ httpStatus, ...body }) => json(res, httpStatus, body),
+        (err: unknown) => json(res, 503, { ready: false, state: 'failing', reasons: [`readiness could not be computed: ${(err as Error).message}`] }),
+      );
       return;
     }
     if (!authorized(req, config.admin.token)) {

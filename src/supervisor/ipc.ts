@@ -13,7 +13,7 @@ export interface WorkerStatus {
   connections: number;
   /** Active overload actions and pressures, for /readyz detail. */
   actions: string[];
-  pressure: Record<string, number>;
+  pressure: Partial<Record<string, number>>;
 }
 
 export type ToWorker =

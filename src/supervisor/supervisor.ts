@@ -53,7 +53,12 @@ export class Supervisor {
     this.#log = opts.log;
     this.#opts = opts;
     this.#ticketKeys = config.tls.ticketKeyFile ? readTicketKey(config.tls.ticketKeyFile)! : randomTicketKeys();
-    this.health = new NodeHealth(config, { log: this.#log, metrics: this.#metrics.metrics, workers: () => this.#workerView() });
+    this.health = new NodeHealth(config, {
+      log: this.#log,
+      metrics: this.#metrics.metrics,
+      workers: () => this.#workerView(),
+      onOriginChange: (c) => this.#tellWorkers({ type: 'origin-health', url: c.url, up: c.up }),
+    });
   }
 
   #workerView(): { alive: number; expected: number; statuses: WorkerStatus[] } {
@@ -105,6 +110,7 @@ export class Supervisor {
       switch (m.type) {
         case 'listening':
           slot.listening = true;
+          for (const o of this.health.origins()) worker.send({ type: 'origin-health', url: o.url, up: o.up } satisfies ToWorker);
           if (this.#listeners.length === 0) this.#listeners = m.listeners;
           onListening?.();
           break;
@@ -138,6 +144,10 @@ export class Supervisor {
       this.#log.error({ worker: slot.index, code, signal, livedMs: lived, restartInMs: delay }, 'worker exited unexpectedly; replacing it');
       setTimeout(() => { if (!this.#stopping) this.#fork(slot); }, delay).unref();
     });
+  }
+
+  #tellWorkers(m: ToWorker): void {
+    for (const s of this.#slots) if (s.worker?.isConnected()) s.worker.send(m);
   }
 
   /** Sends a request to every listening worker and waits for each answer (bounded). */

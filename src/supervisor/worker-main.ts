@@ -6,7 +6,6 @@ import { flushLogger, createLogger } from '../log.js';
 import type { Config } from '../config/schema.js';
 import { createRuntime } from '../server/runtime.js';
 import { ENV_CONFIG, ENV_TICKET_KEYS, ENV_WORKER_INDEX, type FromWorker, type ToWorker, type WorkerStatus } from './ipc.js';
-import { attachWorkerOverload } from './worker-overload.js';
 
 function send(m: FromWorker): void {
   if (process.connected) process.send?.(m);
@@ -20,14 +19,12 @@ export async function runWorker(): Promise<void> {
   // Constructing it installs prom-client's answer to the supervisor's metrics requests.
   new AggregatorRegistry();
   const runtime = createRuntime(config, { ticketKeys, log });
-  const overload = attachWorkerOverload(runtime, log);
   let stopping = false;
 
   const stop = async (deadlineMs: number, why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ why, inflight: runtime.pipeline.inflight, connections: runtime.edge.openConnections }, 'worker closing');
-    overload.stop();
     const { forced } = await runtime.close(deadlineMs);
     log.info({ forced }, 'worker closed');
     flushLogger(log);
@@ -70,11 +67,14 @@ export async function runWorker(): Promise<void> {
   const listeners = await runtime.listen();
   send({ type: 'listening', listeners: listeners.map((l) => ({ address: l.address, port: l.port, tls: l.tls })) });
   const report = (): void => {
-    const s: WorkerStatus = { inflight: runtime.pipeline.inflight, connections: runtime.edge.openConnections, ...overload.status() };
+    const snap = runtime.overload.snapshot();
+    const s: WorkerStatus = { inflight: runtime.pipeline.inflight, connections: runtime.edge.openConnections, overload: snap.level, actions: snap.actions, pressure: snap.pressure };
     send({ type: 'status', status: s });
   };
   report();
   setInterval(report, 500).unref();
+  // A change of level reaches readiness at once, not at the next report.
+  runtime.overload.on('change', report);
 }
 
 if (cluster.isWorker) {
