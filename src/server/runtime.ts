@@ -12,6 +12,7 @@ import { EdgeServer, type BoundListener } from './edge-server.js';
 import { CertificateSet } from './tls.js';
 import { buildHostExtras } from './host-extras.js';
 import { OverloadManager } from '../overload/manager.js';
+import { EdgeCache } from '../cache/edge-cache.js';
 
 export interface RuntimeOptions {
   /** 48 bytes shared by all workers of the node (and nodes, with tls.ticketKeyFile). */
@@ -47,10 +48,13 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
     if (!o) { o = new Origin(url, config.origin); origins.set(url, o); }
     return o;
   };
+  // One cache per process, shared by every host (the host is part of the key), so
+  // cache.maxSize bounds the whole worker.
+  const cache = config.cache.enabled ? new EdgeCache(config.cache, { name: config.name, log, metrics }) : undefined;
   const hosts: VirtualHost[] = config.hosts.map((h) => ({
     config: h,
     origins: new OriginGroup(h.origins.map(originFor)),
-    ...buildHostExtras(config, h, { log, metrics }),
+    ...buildHostExtras(config, h, { log, metrics, ...(cache ? { cache } : {}) }),
   }));
   const router = new HostRouter(hosts, config.defaultHost);
   const state: PipelineState = { draining: false, keepAliveDisabled: false, shedOrigin: false };
