@@ -65,6 +65,7 @@ import { applyRange, withoutContentFields } from './ranged-response.js';
 import { reuseDecision, staleIfErrorAllowed } from './reuse.js';
 import { notStorableReason } from './storability.js';
 import { CacheStore } from './store.js';
+import type { StaticFile, StaticStore } from '../static/store.js';
 import { clientHeaders, type OutHeaders } from './stored-headers.js';
 import {
   analyseResponse, createStoredResponse, describesStored, freshen, notModifiedHeaders,
@@ -285,6 +286,19 @@ export class EdgeCache {
       case 'tag': return this.purgeTag(value, opts);
       case 'all': return this.purgeAll(opts);
     }
+  }
+
+  /**
+   * A store for static files inside this cache's byte budget (cache.maxSize), so files
+   * served at the edge and cached responses share one bound and one LRU.
+   */
+  staticStore(): StaticStore {
+    const store = this.#store;
+    return {
+      get: (key) => store.getExtra<StaticFile>(key),
+      set: (key, file, size) => { store.setExtra(key, file, size); },
+      delete: (key) => store.deleteExtra(key),
+    };
   }
 
   stats(): { objects: number; bytes: number } {

@@ -23,8 +23,24 @@ export interface StoreOptions {
   onEvict?: () => void;
 }
 
+/**
+ * Something other than an HTTP response held in the same byte budget: static files. Its
+ * key starts with "static:", which no cache key (scheme://host…) can, so the two never meet.
+ */
+export interface ExtraEntry {
+  readonly kind: 'extra';
+  readonly value: unknown;
+  readonly size: number;
+}
+
+type Entry = StoredResponse | ExtraEntry;
+
+function isExtra(v: Entry): v is ExtraEntry {
+  return (v as ExtraEntry).kind === 'extra';
+}
+
 export class CacheStore {
-  readonly #lru: LRUCache<string, StoredResponse>;
+  readonly #lru: LRUCache<string, Entry>;
   readonly #variants = new Map<string, Variants>();
   readonly #tags = new Map<string, Set<string>>();
   readonly #maxEntry: number;
@@ -32,12 +48,12 @@ export class CacheStore {
   constructor(opts: StoreOptions) {
     this.#maxEntry = Math.max(1, Math.min(opts.maxObjectSize, opts.maxSize));
     const onEvict = opts.onEvict;
-    this.#lru = new LRUCache<string, StoredResponse>({
+    this.#lru = new LRUCache<string, Entry>({
       maxSize: Math.max(1, opts.maxSize),
       maxEntrySize: this.#maxEntry,
       sizeCalculation: (v) => v.size,
       dispose: (value, key, reason) => {
-        this.#unindex(value, key);
+        if (!isExtra(value)) this.#unindex(value, key);
         if (reason === 'evict') onEvict?.();
       },
     });
@@ -56,9 +72,9 @@ export class CacheStore {
   lookup(primary: string, headers: HeaderMap): StoredResponse | undefined {
     if (this.#variants.size !== 0) {
       const v = this.#variants.get(primary);
-      if (v !== undefined) return this.#lru.get(`${primary}\u0000${secondaryKey(v.names, headers)}`);
+      if (v !== undefined) return this.#lru.get(`${primary}\u0000${secondaryKey(v.names, headers)}`) as StoredResponse | undefined;
     }
-    return this.#lru.get(primary);
+    return this.#lru.get(primary) as StoredResponse | undefined;
   }
 
   /** Whether responses varying on request fields are stored for this primary key. */
@@ -131,13 +147,29 @@ export class CacheStore {
   purgeAll(soft: boolean): number {
     const n = this.#lru.size;
     if (soft) {
-      for (const v of this.#lru.values()) v.invalidated = true;
+      for (const v of this.#lru.values()) if (!isExtra(v)) v.invalidated = true;
     } else {
       this.#lru.clear();
       this.#variants.clear();
       this.#tags.clear();
     }
     return n;
+  }
+
+  /** A static file (or other non-response object) in the same budget; key must start with "static:". */
+  getExtra<T>(key: string): T | undefined {
+    const v = this.#lru.get(key);
+    return v !== undefined && isExtra(v) ? (v.value as T) : undefined;
+  }
+
+  setExtra(key: string, value: unknown, size: number): boolean {
+    if (size > this.#maxEntry) return false;
+    this.#lru.set(key, { kind: 'extra', value, size: Math.max(1, size) });
+    return true;
+  }
+
+  deleteExtra(key: string): void {
+    this.#lru.delete(key);
   }
 
   get objects(): number {
@@ -152,7 +184,7 @@ export class CacheStore {
     let n = 0;
     for (const k of keys) {
       const v = this.#lru.peek(k);
-      if (v === undefined) continue;
+      if (v === undefined || isExtra(v)) continue;
       if (soft) v.invalidated = true;
       else this.#lru.delete(k);
       n++;

@@ -51,10 +51,12 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
   // One cache per process, shared by every host (the host is part of the key), so
   // cache.maxSize bounds the whole worker.
   const cache = config.cache.enabled ? new EdgeCache(config.cache, { name: config.name, log, metrics }) : undefined;
+  // Static files live in the same byte budget as cached responses.
+  const staticStore = cache?.staticStore();
   const hosts: VirtualHost[] = config.hosts.map((h) => ({
     config: h,
     origins: new OriginGroup(h.origins.map(originFor)),
-    ...buildHostExtras(config, h, { log, metrics, ...(cache ? { cache } : {}) }),
+    ...buildHostExtras(config, h, { log, metrics, ...(cache && staticStore ? { cache, staticStore } : {}) }),
   }));
   const router = new HostRouter(hosts, config.defaultHost);
   const state: PipelineState = { draining: false, keepAliveDisabled: false, shedOrigin: false };

@@ -118,3 +118,38 @@ describe('cache through the node', () => {
     expect(((await bad.body.json()) as { error: string }).error).toContain('give exactly one of "url", "prefix", "tag"');
   });
 });
+
+describe('static files at the edge', () => {
+  test('served without the origin, from the same byte budget as the cache', async () => {
+    const { mkdtempSync, writeFileSync: write } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'anyedge-static-'));
+    write(join(root, 'app.0123abcd.js'), 'console.log("hi")\n');
+    edge = await startEdge({ hosts: [{ names: ['localhost'], origins: [origin.url], static: { root, prefix: '/assets/' } }] });
+    const r = await get(`https://localhost:${edge.port}/assets/app.0123abcd.js`);
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(r.headers['cache-control']).toContain('immutable');
+    expect(r.body).toBe('console.log("hi")\n');
+    const etag = r.headers['etag'] as string;
+    expect((await get(`https://localhost:${edge.port}/assets/app.0123abcd.js`, { 'if-none-match': etag })).status).toBe(304);
+    // Raw bytes: HTTP clients normalise dot segments (even percent-encoded) before sending.
+    const { connect } = await import('node:tls');
+    const { pki } = await testPki();
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port: edge!.port, servername: 'localhost', ca: readFileSync(pki.caFile), ALPNProtocols: ['http/1.1'] }, () => {
+        sock.end('GET /assets/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      });
+      let data = '';
+      sock.on('data', (d: Buffer) => { data += d; }).on('end', () => resolve(data)).on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1.1 400/);
+    expect(raw).not.toContain('root:');
+    expect(origin.seen).toHaveLength(0);
+    // The file's bytes are counted in the worker's cache budget.
+    const cache = edge.runtime.hosts[0]!.cache as unknown as { stats(): { objects: number; bytes: number } };
+    expect(cache.stats().objects).toBe(1);
+    expect(cache.stats().bytes).toBeGreaterThanOrEqual(18);
+  });
+});
