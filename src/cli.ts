@@ -27,6 +27,7 @@ Commands:
   certs     create development certificates (CA + localhost leaf) in certs/
   drain     ask a running node to drain and stop (planned maintenance)
   sidecar   announce / withdraw the anycast route from the node's readiness
+  lab       a small anycast internet in network namespaces (root): up, status, run, down
 
 Run "anyedge <command> --help" for a command's options.`,
   start: `Usage: anyedge start [--config FILE] [options]
@@ -213,6 +214,11 @@ async function drain(args: string[]): Promise<void> {
   }
 }
 
+async function lab(args: string[]): Promise<void> {
+  const { labMain } = await import('./lab/cli.js');
+  await labMain(args);
+}
+
 async function sidecar(args: string[]): Promise<void> {
   const { sidecarMain } = await import('./bgp/sidecar-cli.js');
   await sidecarMain(args);
@@ -226,6 +232,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'certs': return certs(rest);
     case 'drain': return drain(rest);
     case 'sidecar': return sidecar(rest);
+    case 'lab': return lab(rest);
     case undefined: case '-h': case '--help': case 'help':
       console.log(HELP['main']);
       return;

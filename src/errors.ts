@@ -27,6 +27,8 @@ export const ErrorCodes = {
   // downstream: the client went away; there is no one to answer
   CLIENT_ABORTED: { source: 'downstream', status: 499 },
   INTERNAL: { source: 'internal', status: 500 },
+  /** The sidecar could not tell its BGP speaker what to do. */
+  BGP_SPEAKER: { source: 'internal', status: 500 },
   CONFIG: { source: 'config', status: 500 },
 } as const satisfies Record<string, { source: ErrorSource; status: number }>;
 
