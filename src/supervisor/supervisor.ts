@@ -23,6 +23,8 @@ interface Slot {
   index: number;
   worker: Worker | undefined;
   status: WorkerStatus | undefined;
+  /** When the last status report arrived (Date.now()). */
+  statusAt: number;
   listening: boolean;
   /** Consecutive quick crashes, for back-off. */
   crashes: number;
@@ -31,6 +33,8 @@ interface Slot {
 
 const BACKOFF_MIN = 100;
 const BACKOFF_MAX = 10_000;
+/** Workers report every 500 ms; silence this long means the worker's event loop is stuck. */
+const STATUS_STALE_MS = 2000;
 /** A worker that lived this long resets its back-off. */
 const STABLE_MS = 30_000;
 
@@ -62,7 +66,10 @@ export class Supervisor {
   }
 
   #workerView(): { alive: number; expected: number; statuses: WorkerStatus[] } {
-    const alive = this.#slots.filter((s) => s.worker && s.listening && !s.worker.isDead());
+    // A worker whose event loop is stuck stops reporting: it is not serving, whatever its
+    // process state says. Without this, a node with every worker blocked would look ready.
+    const fresh = Date.now() - STATUS_STALE_MS;
+    const alive = this.#slots.filter((s) => s.worker && s.listening && !s.worker.isDead() && s.statusAt >= fresh);
     return { alive: alive.length, expected: this.config.workers, statuses: alive.flatMap((s) => (s.status ? [s.status] : [])) };
   }
 
@@ -80,7 +87,7 @@ export class Supervisor {
         if (this.#slots.every((s) => s.listening)) resolve();
       };
       for (let i = 0; i < this.config.workers; i++) {
-        const slot: Slot = { index: i + 1, worker: undefined, status: undefined, listening: false, crashes: 0, startedAt: 0 };
+        const slot: Slot = { index: i + 1, worker: undefined, status: undefined, statusAt: 0, listening: false, crashes: 0, startedAt: 0 };
         this.#slots.push(slot);
         this.#fork(slot, check, reject);
       }
@@ -116,6 +123,7 @@ export class Supervisor {
           break;
         case 'status':
           slot.status = m.status;
+          slot.statusAt = Date.now();
           break;
         case 'reload-result':
         case 'purge-result': {
