@@ -7,7 +7,7 @@
 //   6 log             one line per request, always, with the error if any
 // Any error goes to failToProxy(), which alone turns it into a status.
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { pipeline as pump } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/schema.js';
@@ -81,6 +81,7 @@ export class Pipeline {
     this.#inflight++;
     this.#deps.metrics.inflightRequests.inc();
     res.once('close', () => this.#finish(ctx));
+    if (h2) stopUnreadUpload(res as Http2ServerResponse);
     this.#process(ctx).catch((err: unknown) => failToProxy(ctx, err));
   };
 
@@ -156,14 +157,18 @@ export class Pipeline {
   /** The cache's path to the origin: it chooses method, target and (conditional) headers. */
   async #fetchForCache(ctx: RequestContext, origins: OriginGroup, up: { method: string; target: string; headers: Record<string, string | string[] | undefined> }, signal?: AbortSignal) {
     this.#shedCheck();
-    const r = await this.#exchange(ctx, origins, { method: up.method, target: up.target, headers: this.#upstreamHeaders(ctx, origins, up.headers), body: null }, signal);
+    // Not tied to this client: the fetch may be the one that coalesced waiters or a
+    // background refresh depend on; the cache aborts it through `signal` when nobody needs it.
+    const r = await this.#exchange(ctx, origins, { method: up.method, target: up.target, headers: this.#upstreamHeaders(ctx, origins, up.headers), body: null }, signal, false);
     return { status: r.status, headers: downstreamResponseHeaders(r.headers, this.#name), body: r.body };
   }
 
-  async #exchange(ctx: RequestContext, origins: OriginGroup, up: { method: string; target: string; headers: Record<string, string | string[]>; body: Readable | null }, signal?: AbortSignal): Promise<UpstreamResponse> {
+  async #exchange(ctx: RequestContext, origins: OriginGroup, up: { method: string; target: string; headers: Record<string, string | string[]>; body: Readable | null }, signal?: AbortSignal, bindToClient = true): Promise<UpstreamResponse> {
     const ac = new AbortController();
-    const onClose = (): void => { if (!ctx.res.writableFinished) ac.abort(); };
-    ctx.res.once('close', onClose);
+    if (bindToClient) {
+      // The client went away before its answer was complete: stop the origin work too.
+      ctx.res.once('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
+    }
     const onAbort = (): void => ac.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const m = this.#deps.metrics;
@@ -205,6 +210,12 @@ export class Pipeline {
     } else if (Buffer.isBuffer(body)) {
       res.end(body);
     } else {
+      // An origin failing mid-body is seen here first. Record it before pump destroys the
+      // response: on h2 the response's 'close' (which writes the log line) comes before
+      // pump's callback, and the line would say "aborted" instead of naming the error.
+      body.once('error', (err) => {
+        if (!ctx.error && !res.destroyed) ctx.error = new AnyedgeError('UPSTREAM_RESET', `origin failed during the response body: ${err.message}`, { cause: err });
+      });
       pump(body, res as NodeJS.WritableStream, (err) => {
         if (err && !ctx.error && res.writableFinished === false) {
           ctx.error = (err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE'
@@ -252,6 +263,23 @@ export class Pipeline {
       this.#deps.log.info(line, 'request');
     }
   }
+}
+
+/**
+ * h2's counterpart of HTTP/1.1's Connection: close after a refused or unread body. A client
+ * still uploading once the answer is complete (413, a 502 before the origin took the body,
+ * an origin answering early) waits on flow control forever: the stream never closes, keeps
+ * a concurrency slot, and never reaches the log. RFC 9113 §8.1 lets the server stop it with
+ * RST_STREAM(NO_ERROR); Node does so itself only for a body nobody started reading.
+ */
+function stopUnreadUpload(res: Http2ServerResponse): void {
+  const stream = res.stream;
+  // On the next turn, as Node does, so the end of the response is flushed before the reset.
+  // destroy() without an error sends RST_STREAM(NO_ERROR) and drops what was received and
+  // never read; close() would leave the stream waiting for that data to be consumed.
+  stream.once('finish', () => setImmediate(() => {
+    if (!stream.destroyed && stream.state.remoteClose !== 1) stream.destroy();
+  }));
 }
 
 /** Whether a request carries a body to forward (h1: framing headers; h2: stream not ended). */

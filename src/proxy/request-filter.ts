@@ -43,6 +43,11 @@ export function requestFilter(ctx: RequestContext, limits: RequestLimits): void 
       throw new AnyedgeError('BAD_REQUEST', count === 0 ? 'missing Host header' : 'more than one Host header');
     }
     host = req.headers.host;
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (llhttp
+    // accepts it and decodes chunks; an origin or a proxy in between might not).
+    if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
+      throw new AnyedgeError('BAD_REQUEST', 'Transfer-Encoding in an HTTP/1.0 request');
+    }
   } else {
     if (headerBytes(req.rawHeaders) > limits.maxHeaderSize) {
       throw new AnyedgeError('HEADERS_TOO_LARGE', `request headers exceed ${limits.maxHeaderSize} bytes`);

@@ -11,9 +11,13 @@ export interface ClientErrorResponse {
 const BY_CODE: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
-  HPE_UNEXPECTED_CONTENT_LENGTH: [400, 'Bad Request: Content-Length with Transfer-Encoding'],
-  HPE_INVALID_CONTENT_LENGTH: [400, 'Bad Request: invalid or duplicate Content-Length'],
-  HPE_INVALID_TRANSFER_ENCODING: [400, 'Bad Request: invalid Transfer-Encoding'],
+  // What llhttp means by each (its reason strings): UNEXPECTED_CONTENT_LENGTH is "Duplicate
+  // Content-Length" (even two equal values); INVALID_CONTENT_LENGTH is a bad character or
+  // Content-Length after Transfer-Encoding; INVALID_TRANSFER_ENCODING is a coding list not
+  // ending in chunked, or Transfer-Encoding after Content-Length.
+  HPE_UNEXPECTED_CONTENT_LENGTH: [400, 'Bad Request: duplicate Content-Length'],
+  HPE_INVALID_CONTENT_LENGTH: [400, 'Bad Request: invalid Content-Length, or Content-Length with Transfer-Encoding'],
+  HPE_INVALID_TRANSFER_ENCODING: [400, 'Bad Request: invalid Transfer-Encoding, or Transfer-Encoding with Content-Length'],
   HPE_INVALID_CHUNK_SIZE: [400, 'Bad Request: invalid chunk size'],
   HPE_INVALID_HEADER_TOKEN: [400, 'Bad Request: invalid header field'],
   HPE_INVALID_METHOD: [400, 'Bad Request: invalid method'],

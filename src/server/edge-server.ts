@@ -2,7 +2,7 @@
 // same pipeline. Owns connection tracking, so it can tell idle keep-alive connections from
 // busy ones when draining, and close each kind the right way.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -91,6 +91,7 @@ export class EdgeServer {
       headersTimeout: cfg.limits.headersTimeout,
       requestTimeout: cfg.limits.requestTimeout,
       keepAliveTimeout: cfg.limits.keepAliveTimeout,
+      connectionsCheckingInterval: timeoutCheckInterval(cfg),
     });
     server.setTimeout(cfg.limits.idleTimeout);
     server.on('session', (session: ServerHttp2Session) => {
@@ -112,6 +113,7 @@ export class EdgeServer {
       headersTimeout: cfg.limits.headersTimeout,
       requestTimeout: cfg.limits.requestTimeout,
       keepAliveTimeout: cfg.limits.keepAliveTimeout,
+      connectionsCheckingInterval: timeoutCheckInterval(cfg),
     });
   }
 
@@ -133,6 +135,15 @@ export class EdgeServer {
           socket[ACTIVE] = (socket[ACTIVE] ?? 1) - 1;
           if (this.#closing && socket[ACTIVE] === 0) socket.end();
         });
+        // A pipelined request is handled once the responses before it are done and its own
+        // response owns the connection (Node emits 'socket' then). If an earlier response
+        // closes the connection (a refused request, a drain), the requests queued behind it
+        // never reach an origin: their answers could not be sent, and a client retrying them
+        // elsewhere would have the origin act twice.
+        if (!res.socket) {
+          res.once('socket', () => pipeline.handle(req, res));
+          return;
+        }
       }
       pipeline.handle(req, res);
     });
@@ -142,18 +153,29 @@ export class EdgeServer {
       const { status, message, code } = clientErrorResponse(err);
       metrics.clientErrors.inc({ code });
       log.info({ err: { code: err.code, message: err.message }, status, client: (socket as Socket).remoteAddress }, 'client error');
-      if (!socket.writable || (err.code === 'ECONNRESET')) {
+      // A response already on its way (a pipelined request behind it failed to parse) must
+      // not get our status line written into its body: the client would take the mix for a
+      // whole response. Cut the connection instead, as Node's own default handler does.
+      const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+      if (!socket.writable || err.code === 'ECONNRESET' || inFlight?.headersSent) {
         socket.destroy();
         return;
       }
       const body = `${status} ${message}\n`;
       socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     });
-    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    server.on('connect', (req: IncomingMessage | Http2ServerRequest, socket: Duplex | Http2ServerResponse) => {
       metrics.clientErrors.inc({ code: 'AE_METHOD_NOT_ALLOWED' });
+      // On the TLS server, an h2 CONNECT arrives here too, with a response object rather
+      // than a socket: raw HTTP/1.1 bytes written into it would go out as a 200's body.
+      // The pipeline's request filter refuses it with 405 (and logs it) like any request.
+      if (req.httpVersionMajor === 2) {
+        pipeline.handle(req as Http2ServerRequest, socket as Http2ServerResponse);
+        return;
+      }
       log.info({ method: 'CONNECT', target: req.url, client: req.socket.remoteAddress, status: 405 }, 'refused CONNECT');
       const body = '405 Method Not Allowed: CONNECT is not supported: this is not a forward proxy\n';
-      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      (socket as Duplex).end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     });
     if (this.#deps.upgrade) {
       const upgrade = this.#deps.upgrade;
@@ -215,6 +237,16 @@ export class EdgeServer {
     }
     return { forced };
   }
+}
+
+/**
+ * How often Node looks for HTTP/1.1 requests past headersTimeout / requestTimeout. Node only
+ * checks every 30 s by default, so a 10 s headers timeout would really be 10-40 s and a
+ * slowloris client would hold its connection that much longer. Bounded below so a tiny
+ * timeout does not become a busy loop.
+ */
+function timeoutCheckInterval(cfg: Readonly<Config>): number {
+  return Math.max(100, Math.min(1000, Math.floor(Math.min(cfg.limits.headersTimeout, cfg.limits.requestTimeout) / 2)));
 }
 
 function closeSession(session: Http2Session): void {

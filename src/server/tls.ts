@@ -1,7 +1,7 @@
 // TLS termination settings and SNI selection. Contexts are built once per certificate entry
 // and swapped whole on reload (SIGHUP): a handshake sees either the old set or the new one,
 // and established connections keep the context they started with.
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { CertificateConfig } from '../config/schema.js';
@@ -37,6 +37,23 @@ export function baseSecureOptions(common: TlsCommon): SecureContextOptions {
   };
 }
 
+/** Key type of a PEM chain's first (leaf) certificate: 'ec', 'rsa', …; undefined if unreadable. */
+function certKeyType(pem: Buffer): string | undefined {
+  try {
+    return new X509Certificate(pem).publicKey.asymmetricKeyType;
+  } catch {
+    return undefined;
+  }
+}
+
+function privateKeyType(pem: Buffer): string | undefined {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType;
+  } catch {
+    return undefined;
+  }
+}
+
 export function randomTicketKeys(): Buffer {
   return randomBytes(48);
 }
@@ -65,10 +82,16 @@ export class CertificateSet {
   /** Re-reads every certificate and key file; on any error throws and keeps the current set. */
   reload(): void {
     const loaded = this.#configs.map((c): LoadedCertificate => {
+      // Node's SNI switch (UseSNIContext, src/crypto/crypto_tls.cc) installs only the chosen
+      // context's current (last-loaded) certificate and key; for the other key type the
+      // connection keeps the default entry's. Load ECDSA last, so that clients preferring it
+      // (nearly all) get this name's ECDSA chain rather than the default's; an RSA-only client
+      // still gets the default's RSA chain or none (see test/server/tls.test.ts).
+      const ecLast = (type: (pem: Buffer) => string | undefined) => (a: Buffer, b: Buffer) => Number(type(a) === 'ec') - Number(type(b) === 'ec');
       const options: SecureContextOptions = {
         ...baseSecureOptions(this.#common),
-        cert: c.cert.map((f) => readFileSync(f)),
-        key: c.key.map((f) => readFileSync(f)),
+        cert: c.cert.map((f) => readFileSync(f)).sort(ecLast(certKeyType)),
+        key: c.key.map((f) => readFileSync(f)).sort(ecLast(privateKeyType)),
       };
       const context = createSecureContext(options);
       // Every SNI context must share the ticket keys, or resumption fails after SNI switches context.
