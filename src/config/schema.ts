@@ -176,7 +176,14 @@ export const overloadSchema = z.strictObject({
   /** How often monitors are sampled. */
   interval: duration.default(250),
   eventLoopDelayMs: thresholds.default({ low: 50, high: 500 }),
-  eventLoopUtilization: thresholds.default({ low: 0.85, high: 0.99 }),
+  /**
+   * Busy time of the event loop (0..1). A loop at 1.0 is saturated, not necessarily slow:
+   * every closed-loop load test gets there. By default it alone reaches pressure 0.5 at
+   * most — visible in metrics, acting on nothing — because withdrawing or shedding on
+   * saturation would take healthy nodes out of an anycast fleet one after another.
+   * Latency is what eventLoopDelayMs measures.
+   */
+  eventLoopUtilization: thresholds.default({ low: 0.9, high: 1.1 }),
   inflightRequests: thresholds.default({ low: 2000, high: 10000 }),
   openConnections: thresholds.default({ low: 10000, high: 40000 }),
   heapUsedRatio: thresholds.default({ low: 0.8, high: 0.95 }),

@@ -130,12 +130,12 @@ describe('supervisor and workers', () => {
     await request(`https://localhost:${node.port}/before`, { dispatcher: agent }).then((r) => r.body.text());
     const pid = await waitFor(() => node!.logs.find((l) => l['path'] === '/before')?.['pid'] as number | undefined, 5000);
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => node!.logs.find((l) => l['msg'] === 'worker exited unexpectedly; replacing it'), 5000);
+    await waitFor(() => node!.logs.find((l) => l['msg'] === 'worker exited unexpectedly; replacing it'), 20_000);
     await waitFor(async () => {
       const r = await request(`${node!.adminUrl}/readyz`);
       const body = await r.body.json() as { workers: { alive: number } };
       return body.workers.alive === 2;
-    }, 10_000, () => 'two workers alive again');
+    }, 30_000, () => 'two workers alive again');
     for (let i = 0; i < 4; i++) {
       const r = await request(`https://localhost:${node.port}/after`, { dispatcher: agent, reset: true });
       expect(r.statusCode).toBe(200);
