@@ -25,7 +25,8 @@ export interface BoundListener {
 }
 
 const ACTIVE = Symbol('anyedge.activeRequests');
-type TrackedSocket = (Socket | TLSSocket) & { [ACTIVE]?: number };
+const IDLE_SINCE = Symbol('anyedge.idleSince');
+type TrackedSocket = (Socket | TLSSocket) & { [ACTIVE]?: number; [IDLE_SINCE]?: number };
 
 export interface EdgeServerDeps {
   config: Readonly<Config>;
@@ -133,7 +134,10 @@ export class EdgeServer {
         socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
         res.once('close', () => {
           socket[ACTIVE] = (socket[ACTIVE] ?? 1) - 1;
-          if (this.#closing && socket[ACTIVE] === 0) socket.end();
+          // Not closed here even when draining: this response may have gone out without
+          // Connection: close, and the client may be reusing the connection right now.
+          // The drain sweep closes it once it has been idle for a whole window.
+          if (socket[ACTIVE] === 0) socket[IDLE_SINCE] = performance.now();
         });
         // A pipelined request is handled once the responses before it are done and its own
         // response owns the connection (Node emits 'socket' then). If an earlier response
@@ -219,16 +223,20 @@ export class EdgeServer {
     // response on each carries Connection: close; connections still idle after a short
     // window are closed then (Envoy's drain does the same).
     const idleWindow = Math.min(this.#deps.config.limits.keepAliveTimeout, 1000, deadlineMs);
-    const idleTimer = setTimeout(() => {
+    const drainStart = performance.now();
+    const idleTimer = setInterval(() => {
+      const cutoff = performance.now() - idleWindow;
       for (const socket of this.#sockets) {
-        if ((socket as TLSSocket).alpnProtocol !== 'h2' && (socket[ACTIVE] ?? 0) === 0) socket.end();
+        if ((socket as TLSSocket).alpnProtocol === 'h2' || (socket[ACTIVE] ?? 0) !== 0) continue;
+        // Idle for a whole window since the drain began or since its last response.
+        if (Math.max(socket[IDLE_SINCE] ?? 0, drainStart) <= cutoff) socket.end();
       }
-    }, idleWindow);
+    }, Math.max(50, Math.floor(idleWindow / 4)));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((r) => { timer = setTimeout(() => r('deadline'), deadlineMs); });
     const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
     clearTimeout(timer);
-    clearTimeout(idleTimer);
+    clearInterval(idleTimer);
     let forced = 0;
     if (outcome === 'deadline') {
       for (const s of this.#sessions) { forced++; s.destroy(); }
