@@ -86,3 +86,21 @@ describe('config validation names the key', () => {
     expect(() => validateConfig({}, { listen: 'localhost', skipFileChecks: true })).toThrow(/--listen: expected ADDRESS:PORT/);
   });
 });
+
+describe('ticket key file', () => {
+  test('48 bytes raw, as 96 hex digits or as base64 are read; anything else is refused by name', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { readTicketKey } = await import('../../src/config/load.js');
+    const dir = mkdtempSync(join(tmpdir(), 'anyedge-tk-'));
+    const key = randomBytes(48);
+    const raw = join(dir, 'raw.key'); writeFileSync(raw, key);
+    const hex = join(dir, 'hex.key'); writeFileSync(hex, `${key.toString('hex')}\n`);
+    const b64 = join(dir, 'b64.key'); writeFileSync(b64, key.toString('base64'));
+    const short = join(dir, 'short.key'); writeFileSync(short, randomBytes(32));
+    expect(readTicketKey(raw)).toEqual(key);
+    expect(readTicketKey(hex)).toEqual(key);
+    expect(readTicketKey(b64)).toEqual(key);
+    expect(readTicketKey(short)).toBeUndefined();
+    expect(problems({ ...minimal, tls: { ticketKeyFile: short } }, {}).join()).toContain('tls.ticketKeyFile: expected 48 bytes');
+  });
+});

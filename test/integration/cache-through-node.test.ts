@@ -153,3 +153,18 @@ describe('static files at the edge', () => {
     expect(cache.stats().bytes).toBeGreaterThanOrEqual(18);
   });
 });
+
+describe('h2 limits a client sees', () => {
+  test('the server advertises 100 concurrent streams', async () => {
+    const { connect } = await import('node:http2');
+    const { pki } = await testPki();
+    edge = await startEdge({ hosts: [{ names: ['localhost'], origins: [origin.url] }] });
+    const session = connect(`https://localhost:${edge.port}`, { ca: readFileSync(pki.caFile) });
+    const settings = await new Promise<import('node:http2').Settings>((resolve, reject) => {
+      session.once('remoteSettings', resolve);
+      session.once('error', reject);
+    });
+    session.close();
+    expect(settings.maxConcurrentStreams).toBe(100);
+  });
+});

@@ -124,6 +124,30 @@ describe('supervisor and workers', () => {
     expect(new Set(lines.map((l) => l['worker'])).size).toBe(2);
   });
 
+  test('with a token, /metrics needs it; /healthz and /readyz stay open for probes', async () => {
+    const token = 'a-long-enough-admin-token';
+    node = await startNodeProcess(baseConfig({ admin: { address: '127.0.0.1', port: 0, token } }));
+    const agent = new Agent({ connect: { ca: readFileSync(pki.pki.caFile) } });
+    await request(`https://localhost:${node.port}/counted`, { dispatcher: agent }).then((r) => r.body.text());
+    await agent.close();
+    const denied = await request(`${node.adminUrl}/metrics`);
+    expect(denied.statusCode).toBe(401);
+    expect(await denied.body.text()).toContain('Authorization: Bearer');
+    expect((await request(`${node.adminUrl}/healthz`)).statusCode).toBe(200);
+    const ready = await request(`${node.adminUrl}/readyz`);
+    expect([200, 503]).toContain(ready.statusCode);
+    expect(await ready.body.json()).toHaveProperty('state');
+    const allowed = await request(`${node.adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(allowed.statusCode).toBe(200);
+    const text = await allowed.body.text();
+    // Summed over both workers, with the supervisor's own metrics beside them.
+    expect(text).toMatch(/anyedge_requests_total\{class="2xx",proto="h1"\} 1\b/);
+    expect(text).toMatch(/anyedge_workers_alive 2/);
+    expect(text).toMatch(/anyedge_tls_handshakes_total\{resumed="false"\} [1-9]/);
+    expect(text).toMatch(/anyedge_event_loop_delay_p99_seconds \d/);
+    expect((await request(`${node.adminUrl}/drain`, { method: 'POST' })).statusCode).toBe(401);
+  });
+
   test('a crashed worker is replaced and the node keeps serving', async () => {
     node = await startNodeProcess(baseConfig());
     const agent = new Agent({ connect: { ca: readFileSync(pki.pki.caFile) } });
