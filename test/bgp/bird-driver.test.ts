@@ -1,5 +1,5 @@
 // The BIRD driver against a stand-in control socket that answers as BIRD 2.0.12 does (the
-// replies were recorded from a real one); the real BIRD is in sidecar-netns.test.ts.
+// replies were recorded from a real one); the real BIRD is in sidecar.netns.test.ts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';

@@ -15,7 +15,7 @@ import { Lab, netnsUnavailable, waitUntil, type BirdRouter, type LabProcess, typ
 import { bundleSidecar, type SidecarBundle } from '../helpers/netns-sidecar-bundle.js';
 
 const unavailable = netnsUnavailable(['bird', 'birdc', 'exabgp']);
-if (unavailable) console.log(`[test/bgp/sidecar-netns.test.ts] skipped: ${unavailable}`);
+if (unavailable) console.log(`[test/bgp/sidecar.netns.test.ts] skipped: ${unavailable}`);
 
 const PREFIX = '192.0.2.1/32';
 const ANYCAST = '192.0.2.1';
