@@ -155,6 +155,13 @@ export class EdgeServer {
     // a status that names the problem, then close: the rest of the bytes cannot be trusted.
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       const { status, message, code } = clientErrorResponse(err);
+      // A client closing its connection is ordinary (every load test ends that way): not an
+      // error to count or to log at info.
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+        log.debug({ err: { code: err.code }, client: (socket as Socket).remoteAddress }, 'client closed the connection');
+        socket.destroy();
+        return;
+      }
       metrics.clientErrors.inc({ code });
       log.info({ err: { code: err.code, message: err.message }, status, client: (socket as Socket).remoteAddress }, 'client error');
       // A response already on its way (a pipelined request behind it failed to parse) must
