@@ -1,0 +1,51 @@
+// The reference subject: Node answering from memory with the same bytes and headers as the
+// origin, no proxying at all. HTTP/1.1 through node:https; h2 through the http2
+// compatibility API (mode "compat", what most Node servers use) or the core stream API
+// (mode "stream", the fastest Node can do). Child entry; prints {"ready":{"h1":P,"h2":P}}.
+import { createServer } from 'node:https';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CACHEABLE_HEADERS, bodyOf, sizeForTarget } from '../body.js';
+import { announce, childArgs, listen, stopOnSigterm, tlsMaterial } from './node-server-common.js';
+
+const args = childArgs();
+const tls = tlsMaterial(args);
+const bodies = new Map<number, Buffer>();
+function body(size: number): Buffer {
+  let b = bodies.get(size);
+  if (!b) { b = bodyOf(size); bodies.set(size, b); }
+  return b;
+}
+
+function handler(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+  const size = sizeForTarget(req.url ?? '/');
+  if (size === undefined) {
+    res.writeHead(404, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+  res.writeHead(200, { ...CACHEABLE_HEADERS, 'content-length': size });
+  res.end(body(size));
+}
+
+const h1 = createServer({ ...tls, ALPNProtocols: ['http/1.1'] }, handler);
+h1.keepAliveTimeout = 120_000;
+h1.headersTimeout = 130_000;
+h1.requestTimeout = 0;
+
+const h2 = args.mode === 'stream'
+  ? createSecureServer({ ...tls, settings: { maxConcurrentStreams: 100 } })
+  : createSecureServer({ ...tls, settings: { maxConcurrentStreams: 100 } }, handler);
+if (args.mode === 'stream') {
+  h2.on('stream', (stream, headers) => {
+    const size = sizeForTarget(String(headers[':path'] ?? '/'));
+    if (size === undefined) { stream.respond({ ':status': 404 }, { endStream: true }); return; }
+    stream.respond({ ':status': 200, ...CACHEABLE_HEADERS, 'content-length': size });
+    stream.end(body(size));
+  });
+}
+h2.on('sessionError', () => undefined);
+
+const [p1, p2] = await Promise.all([listen(h1), listen(h2)]);
+stopOnSigterm([h1, h2]);
+announce({ h1: p1, h2: p2 });

@@ -1,0 +1,113 @@
+// The bench harness on a tiny run: it starts and stops every subject it is given (no process
+// left behind), writes its JSON / markdown / SVG, and fails loudly — naming the subject —
+// when a subject is unknown, missing, fails to start or dies mid-run. No timing assertions:
+// the figures of a 1 s run mean nothing.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveSubjects, runBench, type BenchOptions, type BenchRun } from '../../bench/harness.js';
+import { ANYEDGE_CLI, REPO_ROOT } from '../../bench/paths.js';
+import { BenchError, anyAlive } from '../../bench/processes.js';
+import { bareNode } from '../../bench/subjects/node-subjects.js';
+import { readyPorts } from '../../bench/subjects/readiness.js';
+import type { SubjectDef } from '../../bench/subjects/types.js';
+
+const RUN_JS = join(REPO_ROOT, 'dist/bench/run.js');
+const tiny: BenchOptions = { scenarios: ['hit-1k-h1'], durationS: 1, warmupS: 0, rounds: 1, quick: true, memoryObjects: 1, log: () => undefined };
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'anyedge-bench-test-'));
+  dirs.push(d);
+  return d;
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RUN_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function rejection(p: Promise<unknown>): Promise<BenchError & { partial?: BenchRun }> {
+  try { await p; } catch (err) { return err as BenchError & { partial?: BenchRun }; }
+  throw new Error('expected the bench to fail');
+}
+
+describe('bench harness', () => {
+  it('is built (npm test builds first)', () => {
+    expect(existsSync(RUN_JS), `${RUN_JS}: run "npx tsc -p tsconfig.build.json"`).toBe(true);
+    expect(existsSync(ANYEDGE_CLI)).toBe(true);
+  });
+
+  it('runs bare, anyedge and the undici forwarder, stops every process and writes the report', async () => {
+    const out = tempDir();
+    const r = await runCli(['--subjects', 'bare,anyedge-1w,undici', '--scenarios', 'hit-1k-h1', '--duration', '1', '--warmup', '0', '--rounds', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun & { summary: Array<{ subject: string; scenario: string }> };
+    expect(run.records.map((x) => x.subject).sort()).toEqual(['anyedge-1w', 'bare', 'undici']);
+    expect(run.summary.map((x) => x.subject).sort()).toEqual(['anyedge-1w', 'bare', 'undici']);
+    // origin, three subjects, anyedge's worker, three generators at least.
+    expect(run.pids.length).toBeGreaterThanOrEqual(8);
+    expect(anyAlive(run.pids)).toEqual([]);
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    for (const s of ['bare', 'anyedge-1w', 'undici', 'hit-1k-h1', 'autocannon']) expect(md).toContain(s);
+    expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+  }, 120_000);
+
+  it('exits non-zero naming an unknown subject', async () => {
+    const r = await runCli(['--subjects', 'bare,no-such-subject', '--out', tempDir()]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('no-such-subject: unknown subject');
+  }, 60_000);
+
+  it('skips a subject whose binary is missing by default, and refuses it when named', () => {
+    const missing: SubjectDef = { ...bareNode, name: 'needs-missing', requires: ['anyedge-no-such-binary'] };
+    const dflt = resolveSubjects(undefined, [missing]);
+    expect(dflt.subjects.map((s) => s.name)).not.toContain('needs-missing');
+    expect(dflt.notes.join('\n')).toContain('needs-missing skipped: anyedge-no-such-binary not installed');
+    expect(() => resolveSubjects(['needs-missing'], [missing])).toThrow(/needs-missing: needs anyedge-no-such-binary/);
+  });
+
+  it('fails naming a subject that exits before it is ready, leaving nothing running', async () => {
+    const broken: SubjectDef = {
+      ...bareNode,
+      name: 'broken',
+      async start(ctx) {
+        const m = ctx.procs.start('broken', process.execPath, { args: ['-e', 'process.exit(3)'] });
+        await readyPorts(m);
+        return { processes: [m] };
+      },
+    };
+    const err = await rejection(runBench({ ...tiny, subjects: ['broken'], extraSubjects: [broken] }));
+    expect(err).toBeInstanceOf(BenchError);
+    expect(err.subject).toBe('broken');
+    expect(err.message).toMatch(/^broken: exited \(code 3/);
+    expect(err.partial?.pids.length).toBeGreaterThan(0);
+    expect(anyAlive(err.partial?.pids ?? [])).toEqual([]);
+  }, 60_000);
+
+  it('fails naming a subject that dies during a scenario', async () => {
+    const dying: SubjectDef = {
+      ...bareNode,
+      name: 'dying',
+      async start(ctx) {
+        const running = await bareNode.start(ctx);
+        const pid = running.processes[0]!.pid;
+        setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }, 300).unref();
+        return running;
+      },
+    };
+    const err = await rejection(runBench({ ...tiny, subjects: ['bare', 'dying'], extraSubjects: [dying] }));
+    expect(err.subject).toBe('dying');
+    expect(err.message).toContain('hit-1k-h1');
+    expect(anyAlive(err.partial?.pids ?? [])).toEqual([]);
+  }, 60_000);
+});
