@@ -96,6 +96,21 @@ describe('anyedge check', () => {
     expect(err?.stderr).toContain('hosts[0].origins[0]: expected an http:// or https:// origin URL');
   });
 
+  test('certs creates a CA and a localhost certificate once, and leaves them alone after', async () => {
+    const dir = `${(await import('node:fs')).mkdtempSync('/tmp/anyedge-certs-')}/certs`;
+    const first = await run(process.execPath, [CLI, 'certs', '--dir', dir]);
+    expect(first.stdout).toMatch(/^created:/);
+    const cert = readFileSync(`${dir}/dev-cert.pem`, 'utf8');
+    const { X509Certificate } = await import('node:crypto');
+    const x = new X509Certificate(cert);
+    expect(x.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    expect(x.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    expect(x.verify(new X509Certificate(readFileSync(`${dir}/dev-ca.pem`)).publicKey)).toBe(true);
+    const second = await run(process.execPath, [CLI, 'certs', '--dir', dir]);
+    expect(second.stdout).toMatch(/^already present:/);
+    expect(readFileSync(`${dir}/dev-cert.pem`, 'utf8')).toBe(cert);
+  });
+
   test('start refuses a bad config without starting anything', async () => {
     const err = await run(process.execPath, [CLI, 'start', '--listen', 'nowhere', '--origin', origin.url]).then(() => undefined, (e: { code: number; stderr: string }) => e);
     expect(err?.code).toBe(1);
