@@ -667,7 +667,7 @@ export class EdgeCache {
     const bgReq: CacheRequest = { ...req, method: 'GET', headers };
     this.#track(
       this.#fetchFromOrigin(bgReq, NO_REQUEST_DIRECTIVES, { fwd: 'stale', stale: entry }, fetchOrigin, acquired.lock, undefined).then(
-        (r) => { if (r.body !== null && !Buffer.isBuffer(r.body)) r.body.destroy(); },
+        (r) => { if (r.body !== null && !Buffer.isBuffer(r.body)) discardBody(r.body, true); },
         (err: unknown) => this.#log?.warn({ err, key: primary }, 'cache: background refresh failed'),
       ),
     );

@@ -200,7 +200,12 @@ export class Pipeline {
     if (ctx.proto === 'h1' && (state.draining || state.keepAliveDisabled)) headers['connection'] = 'close';
     ctx.status = status;
     if (res.destroyed) {
-      if (body && !Buffer.isBuffer(body)) body.destroy();
+      // The client left before the answer: drop the origin's body. Destroying undici's
+      // body emits an abort error; with no listener that error would kill the worker.
+      if (body && !Buffer.isBuffer(body)) {
+        body.on('error', () => undefined);
+        body.destroy();
+      }
       return;
     }
     res.writeHead(status, headers);
