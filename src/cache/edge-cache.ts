@@ -46,6 +46,7 @@
 //   - Rejections: the origin's AnyedgeError (after stale-if-error was considered), or
 //     ONLY_IF_CACHED (504) with a Cache-Status header for only-if-cached requests.
 import type { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
 import type { CacheConfig } from '../config/schema.js';
 import { AnyedgeError } from '../errors.js';
 import { evaluatePreconditions, type PreconditionResult, type Validators } from '../http/conditional.js';
@@ -126,6 +127,9 @@ export interface PurgeOptions {
 
 export type PurgeKind = 'url' | 'prefix' | 'tag' | 'all';
 
+/** How long a key whose response could not be stored skips coalescing (see #passUntil). */
+const HIT_FOR_MISS_MS = 30_000;
+
 /**
  * Bodies up to this size with a known length are read whole before answering: the client
  * then gets a Buffer (with Range support) and waiters get the object at the same moment.
@@ -145,6 +149,15 @@ export class EdgeCache {
   readonly #now: () => number;
   readonly #store: CacheStore;
   readonly #locks: CacheLock<StoredResponse>;
+  /**
+   * Hit-for-miss (Varnish's name): keys whose last response could not be stored, with the
+   * time until which their misses skip the coalescing lock. Without it, concurrent requests
+   * for a popular uncacheable URL (an API answering no-store) queue behind one another
+   * for nothing: the waiters are sent to the origin anyway once the leader's answer turns
+   * out not to be shareable. A storable answer clears the mark. Bounded, so a scan of
+   * unique URLs cannot grow it.
+   */
+  readonly #passUntil = new LRUCache<string, number>({ max: 10_000 });
   readonly #log: Pick<Logger, 'warn'> | undefined;
   readonly #background = new Set<Promise<unknown>>();
   readonly #httpsOrigins = new Map<string, string>();
@@ -400,6 +413,11 @@ export class EdgeCache {
     // or Authorization: §3.5) do not lead a key — waiters would all be sent to the origin
     // afterwards. They fetch on their own (and may still store).
     if (rd.noStore || req.headers['authorization'] !== undefined) return this.#fetchFromOrigin(req, rd, ctx, fetchOrigin, undefined, signal);
+    const passUntil = this.#passUntil.get(primary);
+    if (passUntil !== undefined) {
+      if (passUntil > this.#now()) return this.#fetchFromOrigin(req, rd, ctx, fetchOrigin, undefined, signal);
+      this.#passUntil.delete(primary);
+    }
     const acquired = this.#locks.acquire(primary);
     if (acquired.leader) return this.#fetchFromOrigin(req, rd, ctx, fetchOrigin, acquired.lock, undefined);
     this.#m.coalesced.inc();
@@ -506,6 +524,7 @@ export class EdgeCache {
       // stored itself — unless only the client's own no-store kept it out (a client must not
       // be able to evict objects for everyone).
       if (stale !== undefined && res.status < 500 && reason !== 'request-no-store') this.#store.remove(stale);
+      if (res.status < 500 && reason !== 'request-no-store') this.#passUntil.set(cacheKey(req.scheme, req.host, req.target), this.#now() + HIT_FOR_MISS_MS);
       release({ kind: 'pass' });
       const status = forwardStatus(this.#name, { fwd: ctx.fwd, fwdStatus: fwdStatusOf(ctx, res.status), detail: reason });
       if (req.headers['range'] !== undefined && res.status === 200 && res.body !== null) {
@@ -535,6 +554,7 @@ export class EdgeCache {
     const cacheStatus = forwardStatus(this.#name, { fwd: ctx.fwd, fwdStatus: fwdStatusOf(ctx, res.status), stored: true });
 
     if (length !== undefined && length > maxObject) {
+      this.#passUntil.set(primary, this.#now() + HIT_FOR_MISS_MS);
       release({ kind: 'pass' });
       if (hasRange) {
         // A range of an object too large to store: ask the origin for just that range.
@@ -617,6 +637,7 @@ export class EdgeCache {
   #put(entry: StoredResponse, epoch: number): boolean {
     if (this.#purgedSince(entry, epoch)) return false;
     const ok = this.#store.set(entry);
+    if (ok) this.#passUntil.delete(entry.primary);
     this.#reportSize();
     return ok;
   }
