@@ -13,7 +13,8 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { AnyedgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { statusClass, type WorkerMetrics } from '../metrics.js';
+import type { Counter, Histogram } from 'prom-client';
+import { STATUS_CLASSES, statusClass, type StatusClass, type WorkerMetrics } from '../metrics.js';
 import type { OriginGroup, UpstreamResponse } from '../upstream/origin-pool.js';
 import { BodyLimit } from './body-limit.js';
 import { newRequestId, type EdgeRequest, type EdgeResponse, type RequestContext } from './context.js';
@@ -22,6 +23,12 @@ import { downstreamResponseHeaders, requestIdFrom, upstreamRequestHeaders } from
 import type { HostRouter } from './hosts.js';
 import { requestFilter, type RequestLimits } from './request-filter.js';
 import type { VirtualHost } from './virtual-host.js';
+
+interface MetricChildren {
+  h1: Counter.Internal;
+  h2: Counter.Internal;
+  duration: Histogram.Internal<'class'>;
+}
 
 export interface PipelineState {
   /** Draining: every response closes its connection. */
@@ -47,9 +54,17 @@ export class Pipeline {
   readonly #limits: RequestLimits;
   readonly #name: string;
   #inflight = 0;
+  /** Labelled metric children looked up once, not per request (prom-client hashes labels). */
+  readonly #children: Record<StatusClass, MetricChildren>;
 
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
+    const m = deps.metrics;
+    this.#children = Object.fromEntries(STATUS_CLASSES.map((c) => [c, {
+      h1: m.requests.labels({ class: c, proto: 'h1' }),
+      h2: m.requests.labels({ class: c, proto: 'h2' }),
+      duration: m.requestDuration.labels({ class: c }),
+    }])) as Record<StatusClass, MetricChildren>;
     this.#limits = { maxHeaderSize: deps.config.limits.maxHeaderSize, maxBodySize: deps.config.limits.maxBodySize };
     this.#name = deps.config.name;
   }
@@ -241,8 +256,9 @@ export class Pipeline {
     const status = ctx.status || (aborted ? 499 : res.statusCode);
     const cls = statusClass(status === 499 ? 400 : status);
     const durationMs = performance.now() - ctx.start;
-    m.requests.inc({ class: cls, proto: ctx.proto });
-    m.requestDuration.observe({ class: cls }, durationMs / 1000);
+    const children = this.#children[cls];
+    (ctx.proto === 'h2' ? children.h2 : children.h1).inc();
+    children.duration.observe(durationMs / 1000);
     if (!this.#deps.config.log.access) return;
     const line: Record<string, unknown> = {
       reqId: ctx.id,

@@ -15,7 +15,7 @@ export async function runWorker(): Promise<void> {
   const config = JSON.parse(process.env[ENV_CONFIG] ?? '{}') as Config;
   const ticketKeys = Buffer.from(process.env[ENV_TICKET_KEYS] ?? '', 'hex');
   const index = Number(process.env[ENV_WORKER_INDEX] ?? cluster.worker?.id ?? 0);
-  const log = createLogger({ level: config.log.level, pretty: config.log.pretty, base: { worker: index } });
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty, base: { worker: index }, batched: true });
   // Constructing it installs prom-client's answer to the supervisor's metrics requests.
   new AggregatorRegistry();
   const runtime = createRuntime(config, { ticketKeys, log });
