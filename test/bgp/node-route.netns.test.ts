@@ -478,8 +478,10 @@ describe.skipIf(unavailable !== undefined)('the real node announces, de-prefers 
     expect(byId['pinned-1']).toMatchObject({ status: 200, via: `1.1 ${A.name}`, body: 'origin ok' });
     expect(byId['pinned-2']).toMatchObject({ status: 200, via: `1.1 ${A.name}`, body: 'origin ok' });
     notes['overloadUnpinnedInflightRequest'] = byId['unpinned']?.error ?? `${byId['unpinned']?.status} ${byId['unpinned']?.via}`;
-    // edge-a itself served all three to the end.
-    const served = a.nodeLogs().filter((l) => l['msg'] === 'request' && String(l['path']).startsWith('/slow?ms=5000'));
+    // edge-a itself served all three to the end. (Workers write access lines in batches,
+    // at least every 250 ms: wait for them rather than read at once.)
+    const slowLines = (): Array<Record<string, unknown>> => a.nodeLogs().filter((l) => l['msg'] === 'request' && String(l['path']).startsWith('/slow?ms=5000'));
+    const served = await waitUntil('edge-a logged the three slow requests', () => { const l = slowLines(); return l.length >= 3 && l; }, { timeout: 5000, every: 50 });
     expect(served.map((l) => l['status'])).toEqual([200, 200, 200]);
 
     const t1 = performance.now();
