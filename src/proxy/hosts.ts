@@ -1,10 +1,10 @@
 // Host / :authority → virtual host. Only configured names are served: a request for any
 // other host is refused (421) unless a defaultHost is set, so the node is never an open proxy.
 import type { HostConfig } from '../config/schema.js';
+import { NameTable } from '../http/name-table.js';
 
 export class HostRouter<V extends { config: HostConfig }> {
-  readonly #exact = new Map<string, V>();
-  readonly #wildcard = new Map<string, V>();
+  readonly #names = new NameTable<V>();
   readonly #any: V | undefined;
   readonly #fallback: V | undefined;
 
@@ -13,25 +13,18 @@ export class HostRouter<V extends { config: HostConfig }> {
     for (const h of hosts) {
       for (const n of h.config.names) {
         if (n === '*') any = h;
-        else if (n.startsWith('*.')) this.#wildcard.set(n.slice(2), h);
-        else this.#exact.set(n, h);
+        else this.#names.add(n, h);
       }
     }
     this.#any = any;
-    this.#fallback = defaultHost === undefined ? undefined : this.#exact.get(defaultHost) ?? this.#wildcard.get(defaultHost.slice(2));
+    this.#fallback = defaultHost === undefined ? undefined : this.#names.get(defaultHost);
   }
 
   /** host is the Host header or :authority, possibly with a port; lower-cased here. */
   match(host: string | undefined): V | undefined {
     if (host) {
-      const name = hostName(host);
-      const exact = this.#exact.get(name);
-      if (exact) return exact;
-      const dot = name.indexOf('.');
-      if (dot > 0) {
-        const wild = this.#wildcard.get(name.slice(dot + 1));
-        if (wild) return wild;
-      }
+      const found = this.#names.match(hostName(host));
+      if (found) return found;
       if (this.#any) return this.#any;
     }
     return this.#fallback;

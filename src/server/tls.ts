@@ -5,6 +5,7 @@ import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { CertificateConfig } from '../config/schema.js';
+import { NameTable } from '../http/name-table.js';
 
 /**
  * TLS 1.2 suites: forward-secret AEAD only (Mozilla "intermediate" minus DHE). TLS 1.3
@@ -66,8 +67,7 @@ interface LoadedCertificate {
 
 /** SNI names → secure contexts: exact match, then wildcard (one label), then the default (first). */
 export class CertificateSet {
-  #exact = new Map<string, SecureContext>();
-  #wildcard = new Map<string, SecureContext>();
+  #names = new NameTable<SecureContext>();
   #default!: LoadedCertificate;
   readonly #configs: readonly CertificateConfig[];
   readonly #common: TlsCommon;
@@ -98,16 +98,9 @@ export class CertificateSet {
       context.context.setTicketKeys(this.#common.ticketKeys);
       return { names: c.names, options, context };
     });
-    const exact = new Map<string, SecureContext>();
-    const wildcard = new Map<string, SecureContext>();
-    for (const l of loaded) {
-      for (const n of l.names) {
-        if (n.startsWith('*.')) { if (!wildcard.has(n.slice(2))) wildcard.set(n.slice(2), l.context); }
-        else if (!exact.has(n)) exact.set(n, l.context);
-      }
-    }
-    this.#exact = exact;
-    this.#wildcard = wildcard;
+    const names = new NameTable<SecureContext>();
+    for (const l of loaded) for (const n of l.names) names.add(n, l.context);
+    this.#names = names;
     this.#default = loaded[0]!;
   }
 
@@ -117,17 +110,7 @@ export class CertificateSet {
   }
 
   select(servername: string | undefined): SecureContext {
-    if (servername) {
-      const name = servername.toLowerCase();
-      const exact = this.#exact.get(name);
-      if (exact) return exact;
-      const dot = name.indexOf('.');
-      if (dot > 0) {
-        const wild = this.#wildcard.get(name.slice(dot + 1));
-        if (wild) return wild;
-      }
-    }
-    return this.#default.context;
+    return (servername ? this.#names.match(servername.toLowerCase()) : undefined) ?? this.#default.context;
   }
 
   /** For tls.Server's SNICallback. */
