@@ -11,20 +11,33 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 export const STATUS_CLASSES: readonly StatusClass[] = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
+/** Where the load gauges read from at scrape time (set by the process's runtime). */
+export interface LoadSources {
+  inflight(): number;
+  connections(): number;
+}
+let load: LoadSources = { inflight: () => 0, connections: () => 0 };
+
+/** The gauges of open connections and in-flight requests read these when scraped. */
+export function reportLoadFrom(sources: LoadSources): void {
+  load = sources;
+}
+
 function createWorkerMetrics(reg: Registry) {
   const r = [reg];
   return {
     requests: new Counter({ name: 'anyedge_requests_total', help: 'Requests answered, by HTTP status class and protocol.', labelNames: ['class', 'proto'] as const, registers: r }),
     requestDuration: new Histogram({ name: 'anyedge_request_duration_seconds', help: 'Time from request headers to the end of the response.', labelNames: ['class'] as const, buckets: LATENCY_BUCKETS, registers: r }),
-    responseBytes: new Counter({ name: 'anyedge_response_body_bytes_total', help: 'Response body bytes sent to clients.', registers: r }),
+    responseBytes: new Counter({ name: 'anyedge_response_body_bytes_total', help: 'Response body bytes sent to clients, for complete responses with a Content-Length (streamed bodies of unknown length are not counted).', registers: r }),
     upstreamRequests: new Counter({ name: 'anyedge_upstream_requests_total', help: 'Requests sent to origins, by status class of the answer.', labelNames: ['class'] as const, registers: r }),
     upstreamDuration: new Histogram({ name: 'anyedge_upstream_duration_seconds', help: 'Time from sending a request to the origin to its response headers.', buckets: LATENCY_BUCKETS, registers: r }),
     upstreamErrors: new Counter({ name: 'anyedge_upstream_errors_total', help: 'Origin failures, by error code (AE_UPSTREAM_*).', labelNames: ['code'] as const, registers: r }),
     upstreamRetries: new Counter({ name: 'anyedge_upstream_retries_total', help: 'Idempotent requests retried after a connection failed before anything was sent.', registers: r }),
     tlsHandshakes: new Counter({ name: 'anyedge_tls_handshakes_total', help: 'Completed TLS handshakes, by whether the session was resumed.', labelNames: ['resumed'] as const, registers: r }),
     tlsErrors: new Counter({ name: 'anyedge_tls_errors_total', help: 'TLS handshakes that failed.', registers: r }),
-    openConnections: new Gauge({ name: 'anyedge_open_connections', help: 'Client connections open now (TLS and plain).', registers: r }),
-    inflightRequests: new Gauge({ name: 'anyedge_inflight_requests', help: 'Requests being answered now.', registers: r }),
+    // Read from the server's own counters when scraped: nothing to update per request.
+    openConnections: new Gauge({ name: 'anyedge_open_connections', help: 'Client connections open now (TLS and plain).', registers: r, collect() { this.set(load.connections()); } }),
+    inflightRequests: new Gauge({ name: 'anyedge_inflight_requests', help: 'Requests being answered now.', registers: r, collect() { this.set(load.inflight()); } }),
     clientErrors: new Counter({ name: 'anyedge_client_errors_total', help: 'Malformed or refused requests, by error code.', labelNames: ['code'] as const, registers: r }),
     // cache (issue: the edge cache)
     cacheLookups: new Counter({ name: 'anyedge_cache_lookups_total', help: 'Cache lookups by result: hit, miss, stale, revalidated, bypass.', labelNames: ['result'] as const, registers: r }),

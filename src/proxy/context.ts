@@ -27,6 +27,8 @@ export interface RequestContext {
   cache: string;
   origin: string | undefined;
   error: unknown;
+  /** Body length the response declared (Content-Length), for the log and byte metrics. */
+  length: number | undefined;
 }
 
 // Request ids: a random per-process prefix plus a counter — unique, cheap, sortable per worker.

@@ -20,7 +20,7 @@ function publicMessage(err: unknown): string {
   return err instanceof AnyedgeError ? err.message : 'internal error';
 }
 
-export function failToProxy(ctx: RequestContext, err: unknown, extraHeaders?: Record<string, string>): void {
+export function failToProxy(ctx: RequestContext, err: unknown): void {
   ctx.error = err;
   const res = ctx.res;
   const status = statusFor(err);
@@ -37,17 +37,17 @@ export function failToProxy(ctx: RequestContext, err: unknown, extraHeaders?: Re
   }
   ctx.status = status;
   const body = `${status} ${reasonPhrase(status)}: ${publicMessage(err)} (request id ${ctx.id})\n`;
+  ctx.length = Buffer.byteLength(body);
   const headers: Record<string, string | number> = {
     'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
+    'content-length': ctx.length,
     'cache-control': 'no-store',
     'x-request-id': ctx.id,
     ...(err instanceof AnyedgeError ? err.headers : undefined),
-    ...extraHeaders,
   };
   if (ctx.cache) headers['cache-status'] = ctx.cache;
   // A request whose body we refuse may still be arriving: close rather than read it all.
-  if (ctx.proto === 'h1' && status !== 421 && (status === 413 || status === 400 || status === 408 || status === 431)) headers['connection'] = 'close';
+  if (ctx.proto === 'h1' && (status === 413 || status === 400 || status === 408 || status === 431)) headers['connection'] = 'close';
   (res as import('node:http').ServerResponse).writeHead(status, headers);
   if (ctx.method === 'HEAD') res.end();
   else res.end(body);

@@ -33,10 +33,17 @@ interface MetricChildren {
 export interface PipelineState {
   /** Draining: every response closes its connection. */
   draining: boolean;
-  /** Overload: keep-alive off (set by the overload manager). */
-  keepAliveDisabled: boolean;
-  /** Overload: origin-bound requests answered 503 (set by the overload manager). */
-  shedOrigin: boolean;
+}
+
+/** What the pipeline reads from the overload manager (src/overload/manager.ts). */
+export interface ShedPoints {
+  /** Keep-alive off: HTTP/1.1 answers carry Connection: close. */
+  readonly keepAliveDisabled: boolean;
+  /** Origin-bound requests are answered with shedError() (503 + Retry-After). */
+  readonly shedOrigin: boolean;
+  shedError(): AnyedgeError;
+  /** After each origin exchange: feeds the origin error rate monitor. */
+  recordOriginResult(ok: boolean): void;
 }
 
 export interface PipelineDeps {
@@ -45,8 +52,7 @@ export interface PipelineDeps {
   log: Logger;
   metrics: WorkerMetrics;
   state: PipelineState;
-  /** Called after each origin exchange: feeds the origin error rate monitor. */
-  onOriginResult?: (ok: boolean) => void;
+  overload: ShedPoints;
 }
 
 export class Pipeline {
@@ -88,13 +94,13 @@ export class Pipeline {
       target: '',
       clientIp: req.socket?.remoteAddress ?? '',
       status: 0,
+      length: undefined,
       upstreamMs: -1,
       cache: '',
       origin: undefined,
       error: undefined,
     };
     this.#inflight++;
-    this.#deps.metrics.inflightRequests.inc();
     res.once('close', () => this.#finish(ctx));
     if (h2) stopUnreadUpload(res as Http2ServerResponse);
     this.#process(ctx).catch((err: unknown) => failToProxy(ctx, err));
@@ -132,16 +138,10 @@ export class Pipeline {
   }
 
   #shedCheck(): void {
-    if (this.#deps.state.shedOrigin) {
-      this.#deps.metrics.overloadShed.inc();
-      throw new AnyedgeError('OVERLOADED', 'the node is overloaded; try again shortly', {
-        headers: { 'retry-after': String(this.#deps.config.overload.retryAfter) },
-      });
-    }
+    if (this.#deps.overload.shedOrigin) throw this.#deps.overload.shedError();
   }
 
-  #upstreamHeaders(ctx: RequestContext, vhost: OriginGroup, headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-    void vhost;
+  #upstreamHeaders(ctx: RequestContext, headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
     return upstreamRequestHeaders(headers, {
       clientIp: ctx.clientIp,
       proto: ctx.scheme,
@@ -166,7 +166,7 @@ export class Pipeline {
       // is seen by the response's 'close'.
       pump(req, limit, () => undefined);
     }
-    return this.#exchange(ctx, origins, { method: ctx.method, target: ctx.target, headers: this.#upstreamHeaders(ctx, origins, req.headers), body });
+    return this.#exchange(ctx, origins, { method: ctx.method, target: ctx.target, headers: this.#upstreamHeaders(ctx, req.headers), body });
   }
 
   /** The cache's path to the origin: it chooses method, target and (conditional) headers. */
@@ -174,7 +174,7 @@ export class Pipeline {
     this.#shedCheck();
     // Not tied to this client: the fetch may be the one that coalesced waiters or a
     // background refresh depend on; the cache aborts it through `signal` when nobody needs it.
-    const r = await this.#exchange(ctx, origins, { method: up.method, target: up.target, headers: this.#upstreamHeaders(ctx, origins, up.headers), body: null }, signal, false);
+    const r = await this.#exchange(ctx, origins, { method: up.method, target: up.target, headers: this.#upstreamHeaders(ctx, up.headers), body: null }, signal, false);
     return { status: r.status, headers: downstreamResponseHeaders(r.headers, this.#name), body: r.body };
   }
 
@@ -193,12 +193,12 @@ export class Pipeline {
       ctx.origin = r.origin;
       m.upstreamRequests.inc({ class: statusClass(r.status) });
       m.upstreamDuration.observe(r.durationMs / 1000);
-      this.#deps.onOriginResult?.(r.status < 500);
+      this.#deps.overload.recordOriginResult(r.status < 500);
       return r;
     } catch (err) {
       if (err instanceof AnyedgeError && err.source === 'upstream') {
         m.upstreamErrors.inc({ code: err.code });
-        this.#deps.onOriginResult?.(false);
+        this.#deps.overload.recordOriginResult(false);
       }
       throw err;
     } finally {
@@ -211,8 +211,7 @@ export class Pipeline {
     const res = ctx.res;
     headers['x-request-id'] = ctx.id;
     if (ctx.cache && headers['cache-status'] === undefined) headers['cache-status'] = ctx.cache;
-    const state = this.#deps.state;
-    if (ctx.proto === 'h1' && (state.draining || state.keepAliveDisabled)) headers['connection'] = 'close';
+    if (ctx.proto === 'h1' && (this.#deps.state.draining || this.#deps.overload.keepAliveDisabled)) headers['connection'] = 'close';
     ctx.status = status;
     if (res.destroyed) {
       // The client left before the answer: drop the origin's body. Destroying undici's
@@ -223,6 +222,8 @@ export class Pipeline {
       }
       return;
     }
+    const declared = headers['content-length'];
+    ctx.length = typeof declared === 'string' ? Number(declared) : Buffer.isBuffer(body) ? body.length : undefined;
     res.writeHead(status, headers);
     if (body === null || ctx.method === 'HEAD' || status === 204 || status === 304) {
       if (body && !Buffer.isBuffer(body)) body.resume();
@@ -250,7 +251,6 @@ export class Pipeline {
   #finish(ctx: RequestContext): void {
     this.#inflight--;
     const m = this.#deps.metrics;
-    m.inflightRequests.dec();
     const res = ctx.res;
     const aborted = !res.writableFinished;
     const status = ctx.status || (aborted ? 499 : res.statusCode);
@@ -259,6 +259,10 @@ export class Pipeline {
     const children = this.#children[cls];
     (ctx.proto === 'h2' ? children.h2 : children.h1).inc();
     children.duration.observe(durationMs / 1000);
+    // Body bytes as declared by Content-Length, for a body that was actually sent in full.
+    // (res.getHeader cannot tell: headers given to writeHead are not kept on the response.)
+    const bytes = ctx.length === undefined || aborted || ctx.method === 'HEAD' || status === 304 ? undefined : ctx.length;
+    if (bytes) m.responseBytes.inc(bytes);
     if (!this.#deps.config.log.access) return;
     const line: Record<string, unknown> = {
       reqId: ctx.id,
@@ -270,8 +274,7 @@ export class Pipeline {
       durMs: Math.round(durationMs * 100) / 100,
       client: ctx.clientIp,
     };
-    const len = res.getHeader('content-length');
-    if (len !== undefined) line['bytes'] = Number(len);
+    if (bytes !== undefined) line['bytes'] = bytes;
     if (ctx.upstreamMs >= 0) line['upMs'] = Math.round(ctx.upstreamMs * 100) / 100;
     if (ctx.origin) line['origin'] = ctx.origin;
     if (ctx.cache) line['cache'] = ctx.cache;

@@ -122,10 +122,8 @@ export class EdgeServer {
     const { pipeline, metrics, log } = this.#deps;
     server.on(tls ? 'secureConnection' : 'connection', (socket: TrackedSocket) => {
       this.#sockets.add(socket);
-      metrics.openConnections.inc();
       socket.once('close', () => {
         this.#sockets.delete(socket);
-        metrics.openConnections.dec();
       });
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {

@@ -2,7 +2,7 @@
 // set, virtual hosts with their origins, static files and cache, the pipeline, listeners.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { workerMetrics, type WorkerMetrics } from '../metrics.js';
+import { reportLoadFrom, workerMetrics, type WorkerMetrics } from '../metrics.js';
 import { HostRouter } from '../proxy/hosts.js';
 import { Pipeline, type PipelineState } from '../proxy/pipeline.js';
 import type { VirtualHost } from '../proxy/virtual-host.js';
@@ -59,28 +59,29 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
     ...buildHostExtras(config, h, { log, metrics, ...(cache && staticStore ? { cache, staticStore } : {}) }),
   }));
   const router = new HostRouter(hosts, config.defaultHost);
-  const state: PipelineState = { draining: false, keepAliveDisabled: false, shedOrigin: false };
+  const state: PipelineState = { draining: false };
   // Forward references: the overload manager samples the pipeline and the server.
   let pipeline: Pipeline | undefined;
   let edge: EdgeServer | undefined;
+  const load = { inflight: () => pipeline?.inflight ?? 0, connections: () => edge?.openConnections ?? 0 };
+  reportLoadFrom(load);
   const overload = new OverloadManager(config.overload, {
-    sources: { inflight: () => pipeline?.inflight ?? 0, connections: () => edge?.openConnections ?? 0 },
+    sources: load,
     log,
     metrics,
   });
-  pipeline = new Pipeline({ config, router, log, metrics, state, onOriginResult: (ok) => overload.recordOriginResult(ok) });
+  pipeline = new Pipeline({ config, router, log, metrics, state, overload });
   edge = new EdgeServer({
     config, pipeline, state, certificates, log, metrics,
     upgrade: createUpgradeHandler({ router, name: config.name, trustForwarded: config.trustForwarded, log }),
   });
   const server = edge;
-  overload.on('change', (snap) => {
-    state.shedOrigin = overload.shedOrigin;
-    const wasOff = state.keepAliveDisabled;
-    state.keepAliveDisabled = overload.keepAliveDisabled;
-    // Keep-alive off: h1 answers carry Connection: close; h2 clients get GOAWAY now.
-    if (!wasOff && state.keepAliveDisabled) server.goAwayAll();
-    void snap;
+  // Keep-alive off: h1 answers carry Connection: close (the pipeline reads it); h2 clients
+  // get GOAWAY now, once, when the action starts.
+  let keepAliveWasOff = false;
+  overload.on('change', () => {
+    if (!keepAliveWasOff && overload.keepAliveDisabled) server.goAwayAll();
+    keepAliveWasOff = overload.keepAliveDisabled;
   });
   return {
     config, edge, pipeline, state, hosts, origins, overload,

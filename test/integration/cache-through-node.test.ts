@@ -65,6 +65,8 @@ describe('cache through the node', () => {
     // The access log carries the cache result.
     const lines = edge.logs.filter((l) => l['path'] === '/product/1?color=red');
     expect(lines.map((l) => String(l['cache']).split(';')[1]?.trim())).toEqual(['fwd=miss', 'hit', 'hit']);
+    // Body bytes sent: the body for both GETs, none for the HEAD.
+    expect(lines.map((l) => l['bytes'])).toEqual([Buffer.byteLength(first.body), Buffer.byteLength(first.body), undefined]);
   });
 
   test('an unkeyed header cannot poison the stored response', async () => {

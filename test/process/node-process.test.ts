@@ -75,8 +75,6 @@ function getOver(s: TLSSocket, path = '/'): Promise<string> {
 
 describe('anyedge check', () => {
   test('prints OK and a summary for a valid file, exit 0', async () => {
-    const { NodeProcess: _ } = { NodeProcess: undefined };
-    void _;
     const dir = (await import('node:fs')).mkdtempSync('/tmp/anyedge-check-');
     const f = `${dir}/ok.yaml`;
     writeFileSync(f, `listeners: [{ address: 127.0.0.1, port: 8443 }]\ncertificates: [{ cert: ${pki.cert}, key: ${pki.key} }]\nhosts: [{ names: [example.com], origins: ["http://127.0.0.1:8000"] }]\n`);
@@ -152,14 +150,20 @@ describe('supervisor and workers', () => {
     const ready = await request(`${node.adminUrl}/readyz`);
     expect([200, 503]).toContain(ready.statusCode);
     expect(await ready.body.json()).toHaveProperty('state');
+    // A client connection held open while the metrics are scraped.
+    const held = await handshake(node.port);
     const allowed = await request(`${node.adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(allowed.statusCode).toBe(200);
     const text = await allowed.body.text();
+    held.end();
+    expect(text).toMatch(/anyedge_open_connections [1-9]/);
     // Summed over both workers, with the supervisor's own metrics beside them.
     expect(text).toMatch(/anyedge_requests_total\{class="2xx",proto="h1"\} 1\b/);
     expect(text).toMatch(/anyedge_workers_alive 2/);
     expect(text).toMatch(/anyedge_tls_handshakes_total\{resumed="false"\} [1-9]/);
     expect(text).toMatch(/anyedge_event_loop_delay_p99_seconds \d/);
+    // The echo origin's body went to the client in full: its bytes are counted.
+    expect(text).toMatch(/anyedge_response_body_bytes_total [1-9]\d*/);
     expect((await request(`${node.adminUrl}/drain`, { method: 'POST' })).statusCode).toBe(401);
   });
 
