@@ -10,9 +10,7 @@ export const ErrorCodes = {
   METHOD_NOT_ALLOWED: { source: 'request', status: 405 },
   HEADERS_TOO_LARGE: { source: 'request', status: 431 },
   BODY_TOO_LARGE: { source: 'request', status: 413 },
-  REQUEST_TIMEOUT: { source: 'request', status: 408 },
   NOT_FOUND: { source: 'request', status: 404 },
-  RANGE_NOT_SATISFIABLE: { source: 'request', status: 416 },
   ONLY_IF_CACHED: { source: 'request', status: 504 },
   // upstream: the origin failed us
   UPSTREAM_CONNECT: { source: 'upstream', status: 502 },
@@ -23,7 +21,6 @@ export const ErrorCodes = {
   NO_ORIGIN: { source: 'upstream', status: 502 },
   // the node protects itself
   OVERLOADED: { source: 'internal', status: 503 },
-  DRAINING: { source: 'internal', status: 503 },
   // downstream: the client went away; there is no one to answer
   CLIENT_ABORTED: { source: 'downstream', status: 499 },
   INTERNAL: { source: 'internal', status: 500 },

@@ -25,7 +25,3 @@ export function parseSize(value: string | number): number | undefined {
   if (!m) return undefined;
   return Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1));
 }
-
-export function formatDuration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}

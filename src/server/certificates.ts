@@ -1,6 +1,6 @@
 // Certificate generation for development and tests: a local CA and leaf certificates
 // (ECDSA P-256 by default, RSA on request). Real keys are never generated or committed here.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
@@ -128,16 +128,4 @@ export async function ensureDevCertificates(dir: string): Promise<DevCertificate
   writeFileSync(paths.cert, `${leaf.cert.trim()}\n${ca.cert.trim()}\n`);
   writeFileSync(paths.key, `${leaf.key.trim()}\n`, { mode: 0o600 });
   return { ...paths, created: true };
-}
-
-/** Subject alternative names of a PEM certificate (for `anyedge check` and tests). */
-export function certificateNames(pem: string | Buffer): string[] {
-  const c = new x509.X509Certificate(readPem(pem));
-  const san = c.getExtension(x509.SubjectAlternativeNameExtension);
-  return san ? san.names.items.map((n) => n.value) : [];
-}
-
-function readPem(pem: string | Buffer): string {
-  const s = pem.toString();
-  return existsSync(s) ? readFileSync(s, 'utf8') : s;
 }

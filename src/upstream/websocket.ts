@@ -22,8 +22,6 @@ export interface WebSocketDeps {
   name: string;
   trustForwarded: boolean;
   log: Logger;
-  /** Open tunnels, for drain and metrics. */
-  tunnels?: Set<Duplex>;
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {
@@ -86,10 +84,8 @@ export function createUpgradeHandler(deps: WebSocketDeps): UpgradeHandler {
         }
         socket.write(`${response}\r\n`);
         if (head.length) upstream.write(head);
-        deps.tunnels?.add(socket);
         socket.pipe(upstream).pipe(socket);
         const done = (): void => {
-          deps.tunnels?.delete(socket);
           upstream.destroy();
           socket.destroy();
         };
