@@ -117,14 +117,11 @@ async function start(args: string[]): Promise<void> {
       demoOrigin = await startDemoOrigin(0);
       opts.origin = demoOrigin.url;
     }
-    const base = { ...opts, devCertificate: { cert: dev.cert, key: dev.key } };
-    config = loadConfig(base);
     if (demo && opts.listen === undefined) {
       // https://localhost may resolve to ::1 first; answer there too.
-      const listeners = [{ address: '127.0.0.1', port: 8443, tls: true }, ...(hasIpv6Loopback() ? [{ address: '::1', port: 8443, tls: true }] : [])];
-      const { validateConfig } = await import('./config/load.js');
-      config = validateConfig({ ...JSON.parse(JSON.stringify(config)), listeners });
+      opts.listeners = [{ address: '127.0.0.1', port: 8443, tls: true }, ...(hasIpv6Loopback() ? [{ address: '::1', port: 8443, tls: true }] : [])];
     }
+    config = loadConfig({ ...opts, devCertificate: { cert: dev.cert, key: dev.key } });
   } catch (err) {
     await demoOrigin?.close();
     if (err instanceof ConfigError) fail(err.message, 1);

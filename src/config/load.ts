@@ -20,7 +20,10 @@ export class ConfigError extends AnyedgeError {
 /** Flags given on the command line; they override the file. */
 export interface ConfigOverrides {
   origin?: string;
+  /** One TLS listener, ADDRESS:PORT (--listen). */
   listen?: string;
+  /** Listeners replacing the file's (the demo binds 127.0.0.1 and ::1); --listen wins. */
+  listeners?: Array<{ address: string; port: number; tls: boolean }>;
   admin?: string;
   workers?: number;
   /** Use these dev certificates when the config names none (npm start, quick start). */
@@ -63,6 +66,7 @@ export function parseHostPort(value: string, flag: string): { address: string; p
 }
 
 function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void {
+  if (o.listeners !== undefined) raw['listeners'] = o.listeners;
   if (o.listen !== undefined) {
     const { address, port } = parseHostPort(o.listen, '--listen');
     raw['listeners'] = [{ address, port, tls: true }];
