@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestPki } from '../helpers/certs.js';
+import { BGP_TEST_TIMERS, EXABGP_ENV, edgeBirdConfig, exabgpConfig } from '../helpers/netns-speakers.js';
 import { Lab, netnsUnavailable, run, waitUntil, type BirdRouter, type LabProcess, type Netns } from '../helpers/netns.js';
 import { CLI, requireBuild } from '../helpers/node-process.js';
 
@@ -58,7 +59,6 @@ const PATH_B = `${TRANSIT_AS} ${B.as}`;
 const SIDECAR_FAST = ['--interval', '200ms', '--fast-interval', '50ms', '--rise', '2', '--fall', '2', '--timeout', '150ms', '--refresh', '5s', '--prepend', '3'];
 
 // BIRD's defaults are made for the internet ("error wait time 60, 300", "start delay time 5").
-const BGP_TEST_TIMERS = 'error wait time 1, 5; connect retry time 2; start delay time 1; hold time 6; keepalive time 2; graceful restart off;';
 
 const routerConfig = `
 router id 10.255.20.1;
@@ -80,49 +80,6 @@ protocol bgp ${B.routerProto} {
   ${BGP_TEST_TIMERS}
 }
 `;
-
-const edgeBirdConfig = (e: EdgeSpec) => `
-router id ${e.addr};
-log stderr { warning, error, fatal };
-protocol device { }
-# Both start disabled: nothing is announced until the sidecar says so.
-protocol static anycast { disabled; ipv4; route ${PREFIX} blackhole; }
-protocol static anycast_prepend { disabled; ipv4; route ${PREFIX} blackhole; }
-filter export_anycast {
-  if proto = "anycast_prepend" then { bgp_path.prepend(${e.as}); bgp_path.prepend(${e.as}); bgp_path.prepend(${e.as}); }
-  if proto = "anycast" || proto = "anycast_prepend" then accept;
-  reject;
-}
-protocol bgp upstream {
-  local ${e.addr} as ${e.as};
-  neighbor ${e.routerAddr} as ${ROUTER_AS};
-  ipv4 { import none; export filter export_anycast; };
-  ${BGP_TEST_TIMERS}
-}
-`;
-
-const exabgpConfig = (e: EdgeSpec, runLine: string) => `
-process anyedge-sidecar {
-  run ${runLine};
-  encoder json;
-}
-neighbor ${e.routerAddr} {
-  router-id ${e.addr};
-  local-address ${e.addr};
-  local-as ${e.as};
-  peer-as ${ROUTER_AS};
-  hold-time 6;
-  api { processes [ anyedge-sidecar ]; neighbor-changes; }
-}
-`;
-
-const EXABGP_ENV = {
-  'exabgp.daemon.user': 'root',
-  'exabgp.daemon.daemonize': 'false',
-  'exabgp.api.ack': 'true',
-  'exabgp.api.cli': 'false',
-  'exabgp.log.destination': 'stdout',
-};
 
 // The origin: /healthz answers at once, ?ms=N answers after N ms; never cacheable.
 const ORIGIN_SCRIPT = `
@@ -243,7 +200,7 @@ describe.skipIf(unavailable !== undefined)('the real node announces, de-prefers 
       if (this.spec.speaker === 'bird') {
         this.sidecar = lab.spawn(this.ns, `sidecar ${this.spec.tag}`, process.execPath, [CLI, ...flags, '--bird-socket', edgeBird.socket, '--bird-protocol', 'anycast']);
       } else {
-        const conf = lab.file(`exabgp-${this.spec.tag}.conf`, exabgpConfig(this.spec, [process.execPath, CLI, ...flags].join(' ')));
+        const conf = lab.file(`exabgp-${this.spec.tag}.conf`, exabgpConfig(this.spec, ROUTER_AS, [process.execPath, CLI, ...flags].join(' ')));
         this.sidecar = lab.spawn(this.ns, `exabgp ${this.spec.tag}`, 'exabgp', [conf], { env: { ...process.env, ...EXABGP_ENV } });
       }
       const sc = this.sidecar;
@@ -331,7 +288,7 @@ describe.skipIf(unavailable !== undefined)('the real node announces, de-prefers 
     await lab.ip(ns['r'], 'rule', 'add', 'from', PINNED_ADDR, 'lookup', PINNED_TABLE);
 
     router = await lab.bird(ns['r'], 'router', routerConfig);
-    edgeBird = await lab.bird(ns['a']!, 'edge-a', edgeBirdConfig(A));
+    edgeBird = await lab.bird(ns['a']!, 'edge-a', edgeBirdConfig(A, ROUTER_AS, PREFIX));
 
     a = new Edge(A, nodeConfig(A, cert));
     b = new Edge(B, nodeConfig(B, cert));

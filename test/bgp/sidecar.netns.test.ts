@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BGP_TEST_TIMERS, EXABGP_ENV, edgeBirdConfig, exabgpConfig } from '../helpers/netns-speakers.js';
 import { Lab, netnsUnavailable, waitUntil, type BirdRouter, type LabProcess, type Netns } from '../helpers/netns.js';
 import { bundleSidecar, type SidecarBundle } from '../helpers/netns-sidecar-bundle.js';
 
@@ -37,7 +38,6 @@ const FAST = ['--interval', '200ms', '--fast-interval', '50ms', '--rise', '2', '
 
 // BIRD's defaults are made for the internet: "error wait time 60, 300" makes a restarted peer
 // wait a minute, and the first connect waits "start delay time" 5 s.
-const BGP_TEST_TIMERS = 'error wait time 1, 5; connect retry time 2; start delay time 1; hold time 6; keepalive time 2; graceful restart off;';
 
 const routerConfig = `
 router id 10.255.0.1;
@@ -53,49 +53,6 @@ protocol bgp ${EDGES.bird.routerProto} from edge { neighbor ${EDGES.bird.addr} a
 # ExaBGP never listens: the router must accept its connection.
 protocol bgp ${EDGES.exabgp.routerProto} from edge { neighbor ${EDGES.exabgp.addr} as ${EDGES.exabgp.as}; source address ${EDGES.exabgp.routerAddr}; passive on; }
 `;
-
-const edgeBirdConfig = (e: EdgeSpec) => `
-router id ${e.addr};
-log stderr { warning, error, fatal };
-protocol device { }
-# Both start disabled: nothing is announced until the sidecar says so.
-protocol static anycast { disabled; ipv4; route ${PREFIX} blackhole; }
-protocol static anycast_prepend { disabled; ipv4; route ${PREFIX} blackhole; }
-filter export_anycast {
-  if proto = "anycast_prepend" then { bgp_path.prepend(${e.as}); bgp_path.prepend(${e.as}); bgp_path.prepend(${e.as}); }
-  if proto = "anycast" || proto = "anycast_prepend" then accept;
-  reject;
-}
-protocol bgp upstream {
-  local ${e.addr} as ${e.as};
-  neighbor ${e.routerAddr} as ${ROUTER_AS};
-  ipv4 { import none; export filter export_anycast; };
-  ${BGP_TEST_TIMERS}
-}
-`;
-
-const exabgpConfig = (e: EdgeSpec, run: string) => `
-process anyedge-sidecar {
-  run ${run};
-  encoder json;
-}
-neighbor ${e.routerAddr} {
-  router-id ${e.addr};
-  local-address ${e.addr};
-  local-as ${e.as};
-  peer-as ${ROUTER_AS};
-  hold-time 6;
-  api { processes [ anyedge-sidecar ]; neighbor-changes; }
-}
-`;
-
-const EXABGP_ENV = {
-  'exabgp.daemon.user': 'root',
-  'exabgp.daemon.daemonize': 'false',
-  'exabgp.api.ack': 'true',
-  'exabgp.api.cli': 'false',
-  'exabgp.log.destination': 'stdout',
-};
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -125,7 +82,7 @@ describe.skipIf(unavailable !== undefined)('BGP sidecar with BIRD 2 and ExaBGP i
       await lab.ip(edge, 'route', 'add', 'default', 'via', e.routerAddr);
     }
     router = await lab.bird(ns['r'], 'router', routerConfig);
-    edgeBird = await lab.bird(ns['eb']!, 'edge-b', edgeBirdConfig(EDGES.bird));
+    edgeBird = await lab.bird(ns['eb']!, 'edge-b', edgeBirdConfig(EDGES.bird, ROUTER_AS, PREFIX));
     await waitUntil('edge BIRD session to the router', () => established(EDGES.bird.routerProto), { timeout: 20_000, every: 50 });
   }, 60_000);
 
@@ -250,7 +207,7 @@ describe.skipIf(unavailable !== undefined)('BGP sidecar with BIRD 2 and ExaBGP i
     if (speaker === 'bird') {
       e.proc = lab.spawn(ns[e.spec.tag]!, 'sidecar eb', process.execPath, [bundle.main, ...flags, '--bird-socket', edgeBird.socket, '--bird-protocol', 'anycast']);
     } else {
-      const conf = lab.file('exabgp.conf', exabgpConfig(e.spec, [process.execPath, bundle.main, ...flags].join(' ')));
+      const conf = lab.file('exabgp.conf', exabgpConfig(e.spec, ROUTER_AS, [process.execPath, bundle.main, ...flags].join(' ')));
       e.proc = lab.spawn(ns[e.spec.tag]!, 'exabgp ex', 'exabgp', [conf], { env: { ...process.env, ...EXABGP_ENV } });
     }
     await waitUntil(`${e.spec.tag} sidecar to start`, () => e.sidecarPids().length > 0 || (!e.proc.running && Promise.reject(new Error(e.proc.tail()))), { timeout: 10_000 });

@@ -5,79 +5,14 @@
 //
 // Safety: traffic stays inside namespaces the lab created. Links are veth pairs between
 // those namespaces (10.255.x.x); the host's own interfaces and routes are never touched.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 
-/** Why these tests cannot run here (not root, a binary missing), or undefined when they can. */
-export function netnsUnavailable(binaries: readonly string[] = []): string | undefined {
-  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'network namespaces need root (run the tests as root)';
-  const missing = ['ip', ...binaries].filter((b) => !hasBinary(b));
-  if (missing.length) return `missing ${missing.join(', ')} (Debian: apt-get install -y iproute2 bird2 exabgp)`;
-  return undefined;
-}
-
-/** True when `bin` is an executable on PATH (or in /usr/sbin, /sbin). */
-export function hasBinary(bin: string): boolean {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin'];
-  return dirs.some((d) => {
-    try {
-      accessSync(join(d, bin), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** Runs a command to completion (bounded); resolves stdout, rejects with stderr in the message. */
-export function run(cmd: string, args: readonly string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: opts.timeout ?? 10_000, env: opts.env ?? process.env, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}${stdout ? `\n${stdout}` : ''}${stderr ? `\n${stderr}` : ''}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/** Thrown by a waitUntil check to stop waiting at once (the process it waits on died). */
-export class WaitAbort extends Error {
-  override readonly name = 'WaitAbort';
-}
-
-export interface WaitOptions {
-  /** Give up after this long (ms). */
-  timeout?: number;
-  /** Pause between attempts (ms); the attempts themselves are bounded by `timeout`. */
-  every?: number;
-}
-
-/**
- * Polls `check` until it returns something other than undefined/false, at most `timeout` ms
- * and a bounded number of attempts. Throws with `what` and the last value seen.
- */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, opts: WaitOptions = {}): Promise<Exclude<T, false | undefined>> {
-  const timeout = opts.timeout ?? 10_000;
-  const every = opts.every ?? 10;
-  const deadline = performance.now() + timeout;
-  const maxAttempts = Math.ceil(timeout / Math.max(1, every)) + 1;
-  let last: unknown;
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v as Exclude<T, false | undefined>;
-      last = v;
-    } catch (err) {
-      if (err instanceof WaitAbort) throw new Error(`gave up waiting for ${what}: ${err.message}`);
-      last = err;
-    }
-    if (performance.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out after ${timeout}ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
+// The primitives are the lab's (src/lab/netns.ts): one implementation for tests and lab.
+export { netnsUnavailable, onPath as hasBinary, run, WaitAbort, waitUntil, type WaitOptions } from '../../src/lab/netns.js';
+import { run, WaitAbort, waitUntil, type WaitOptions } from '../../src/lab/netns.js';
 
 /** A process started inside a namespace, with its output kept for assertions. */
 export class LabProcess {
