@@ -10,11 +10,12 @@ import { execFile, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** Runs a command to completion (bounded); resolves stdout, rejects with stderr in the message. */
+/** Runs a command to completion (bounded); resolves stdout, rejects with its stdout and stderr in the message. */
 export function run(cmd: string, args: readonly string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: opts.timeout ?? 10_000, env: opts.env ?? process.env, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message.trim()}${stderr ? `\n${stderr.trim()}` : ''}`));
+      // stdout too: some tools (birdc: "8001 Network not found") say why they failed there.
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message.trim()}${stdout ? `\n${stdout.trim()}` : ''}${stderr ? `\n${stderr.trim()}` : ''}`));
       else resolve(stdout);
     });
   });
