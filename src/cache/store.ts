@@ -2,9 +2,16 @@
 // (cache.maxObjectSize), with two indexes beside it — primary key → its Vary variants, and
 // surrogate key → objects — kept exact by the LRU's dispose hook, so every way an object
 // leaves (eviction, replacement, purge) also leaves the indexes.
+//
+// Small bodies are packed into the slabs of a BodyArena when stored (body-arena.ts). The
+// bytes reported and bounded are the objects' sizes plus the arena's waste (holes left by
+// bodies gone from slabs still in use, and the unused end of the current slab): what the
+// store retains. After every change the store compacts when holes are too many, then
+// evicts least recently used objects while the total is over maxSize.
 import { LRUCache } from 'lru-cache';
 import type { HeaderMap } from '../http/headers.js';
-import type { StoredResponse } from './stored-response.js';
+import { BodyArena } from './body-arena.js';
+import { StoredResponse } from './stored-response.js';
 import { secondaryKey } from './vary.js';
 
 interface Variants {
@@ -36,7 +43,7 @@ export interface ExtraEntry {
 type Entry = StoredResponse | ExtraEntry;
 
 function isExtra(v: Entry): v is ExtraEntry {
-  return (v as ExtraEntry).kind === 'extra';
+  return !(v instanceof StoredResponse);
 }
 
 export class CacheStore {
@@ -44,16 +51,23 @@ export class CacheStore {
   readonly #variants = new Map<string, Variants>();
   readonly #tags = new Map<string, Set<string>>();
   readonly #maxEntry: number;
+  readonly #maxSize: number;
+  readonly #arena: BodyArena;
 
   constructor(opts: StoreOptions) {
     this.#maxEntry = Math.max(1, Math.min(opts.maxObjectSize, opts.maxSize));
+    this.#maxSize = Math.max(1, opts.maxSize);
+    this.#arena = new BodyArena(this.#maxSize);
     const onEvict = opts.onEvict;
     this.#lru = new LRUCache<string, Entry>({
-      maxSize: Math.max(1, opts.maxSize),
+      maxSize: this.#maxSize,
       maxEntrySize: this.#maxEntry,
       sizeCalculation: (v) => v.size,
       dispose: (value, key, reason) => {
-        if (!isExtra(value)) this.#unindex(value, key);
+        if (!isExtra(value)) {
+          this.#unindex(value, key);
+          value.releaseBody(this.#arena);
+        }
         if (reason === 'evict') onEvict?.();
       },
     });
@@ -98,6 +112,7 @@ export class CacheStore {
       if (existing !== undefined && !sameNames(existing.names, entry.varyNames)) this.#deleteVariants(primary, existing);
       this.#lru.delete(primary); // a response stored before the URL started to vary
     }
+    entry.adoptBody(this.#arena);
     this.#lru.set(entry.key, entry);
     if (entry.varyNames !== undefined) {
       let v = this.#variants.get(primary);
@@ -115,12 +130,16 @@ export class CacheStore {
       }
       keys.add(entry.key);
     }
+    this.#settle();
     return true;
   }
 
   /** Removes one object if it is still the one stored under its key. */
   remove(entry: StoredResponse): void {
-    if (this.#lru.peek(entry.key) === entry) this.#lru.delete(entry.key);
+    if (this.#lru.peek(entry.key) === entry) {
+      this.#lru.delete(entry.key);
+      this.#settle();
+    }
   }
 
   /** All objects of a primary key (every variant): deleted, or marked stale when soft. */
@@ -165,19 +184,52 @@ export class CacheStore {
   setExtra(key: string, value: unknown, size: number): boolean {
     if (size > this.#maxEntry) return false;
     this.#lru.set(key, { kind: 'extra', value, size: Math.max(1, size) });
+    this.#settle();
     return true;
   }
 
   deleteExtra(key: string): void {
-    this.#lru.delete(key);
+    if (this.#lru.delete(key)) this.#settle();
   }
 
   get objects(): number {
     return this.#lru.size;
   }
 
+  /** Bytes retained: the objects' sizes plus the arena's waste. Never above maxSize after a change. */
   get bytes(): number {
-    return this.#lru.calculatedSize;
+    return this.#lru.calculatedSize + this.#arena.waste;
+  }
+
+  /** How the packed bodies use their slabs (for tests and diagnostics). */
+  get arena(): { slabs: number; retained: number; waste: number; holes: number; compactAbove: number } {
+    const a = this.#arena;
+    return { slabs: a.slabs, retained: a.retained, waste: a.waste, holes: a.holes, compactAbove: a.compactAbove };
+  }
+
+  /**
+   * After a change: compact the arena when its holes are too many (the bodies of its
+   * sparsest slabs are copied into the current one; one pass over the objects), then evict
+   * least recently used objects while objects plus waste exceed maxSize. An eviction can
+   * leave a hole, but its object's size counted more than its body, so the total falls and
+   * the loop ends.
+   */
+  #settle(): void {
+    for (;;) {
+      const sparse = this.#arena.sparseSlabs();
+      if (sparse !== undefined) {
+        for (const v of this.#lru.values()) {
+          if (isExtra(v)) continue;
+          const slab = v.slab;
+          if (slab !== undefined && sparse.has(slab)) {
+            v.releaseBody(this.#arena);
+            v.adoptBody(this.#arena);
+          }
+        }
+      }
+      if (this.#lru.size === 0 || this.#lru.calculatedSize + this.#arena.waste <= this.#maxSize) return;
+      this.#lru.pop();
+    }
   }
 
   #purgeKeys(keys: readonly string[], soft: boolean): number {
@@ -189,9 +241,11 @@ export class CacheStore {
       else this.#lru.delete(k);
       n++;
     }
+    if (!soft && n > 0) this.#settle();
     return n;
   }
 
+  /** Settled by the caller (set). */
   #deleteVariants(primary: string, v: Variants): void {
     for (const k of [...v.keys]) this.#lru.delete(k);
     this.#variants.delete(primary);

@@ -1,6 +1,7 @@
 // Which header fields are stored (RFC 9111 §3.1), how a stored response's fields are updated
 // from a 304 or HEAD response (§3.2), and which fields never leave the edge.
 import type { HeaderMap } from '../http/headers.js';
+import { internValue } from './interned.js';
 
 export type OutHeaders = Record<string, string | string[]>;
 
@@ -73,10 +74,16 @@ function filtered(headers: HeaderMap, store: StoreFieldOptions | undefined, now:
       // Set-Cookie2 (RFC 2965) is obsolete and ignored by every client: an ordinary field.
       if (!store.storeSetCookie && name === 'set-cookie') continue;
       if (store.omit.length > 0 && store.omit.includes(name)) continue;
+      // Stored: one shared copy of each common value (interned.ts).
+      out[name] = typeof v === 'string' ? internValue(v) : v;
+      continue;
     }
     out[name] = v;
   }
-  if (out['date'] === undefined) out['date'] = new Date(now).toUTCString();
+  if (out['date'] === undefined) {
+    const date = new Date(now).toUTCString();
+    out['date'] = store === undefined ? date : internValue(date);
+  }
   return out;
 }
 

@@ -6,50 +6,168 @@ import { correctedInitialAge, parseAge } from './age.js';
 import { dateField, freshnessLifetime, type HeuristicConfig } from './freshness.js';
 import { reuseFlags } from './storability.js';
 import { withoutContentFields } from './ranged-response.js';
+import { Slab, type BodyArena } from './body-arena.js';
 import { headerBytes, storedHeaders, updatedHeaders, type OutHeaders } from './stored-headers.js';
+import { flatString, internValue } from './interned.js';
+import type { ReuseState } from './reuse.js';
 import { surrogateKeys } from './surrogate-keys.js';
 import { effectiveDirectives, type EffectiveDirectives } from './targeted-cache-control.js';
 import { parseVary, type VarySpec } from './vary.js';
 
-/** Fixed per-object bytes for the object itself and its index entries (an estimate). */
-const OBJECT_OVERHEAD = 512;
+/**
+ * Per-object bytes besides the body, the fields (headerBytes) and the key (counted three
+ * times: LRU, primary, indexes): the object below (~144 B), its LRU node and Map entry
+ * (~100 B), boxed timestamps (16 B each). ~270 B measured with a heap snapshot of 20 000
+ * stored 1 KiB responses; rounded up. Header values are counted in full although common
+ * ones are shared (interned.ts), so the total errs high: ~1 700 B counted for a 1 KiB
+ * response that costs ~1 420 B of heap and external memory.
+ */
+const OBJECT_OVERHEAD = 320;
 
-export interface StoredResponse {
+/** Bits of StoredResponse.#bits above the status code (10 bits). */
+const NO_CACHE = 1 << 10;
+const NO_STALE = 1 << 11;
+const AUTH_SHAREABLE = 1 << 12;
+const IMMUTABLE = 1 << 13;
+const INVALIDATED = 1 << 14;
+/** The body is in a slab of the store's arena and counted there as stored. */
+const IN_ARENA = 1 << 15;
+
+const NO_FIELDS: OutHeaders = Object.freeze({}) as OutHeaders;
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_BODY = Buffer.alloc(0);
+
+/** The parts most responses do not have, out of line so that the common object stays small. */
+interface Rare {
+  readonly targeted: OutHeaders;
+  readonly tags: readonly string[];
+  readonly varyNames: readonly string[] | undefined;
+  readonly staleWhileRevalidate: number | undefined;
+  readonly staleIfError: number | undefined;
+}
+
+/**
+ * A stored response and everything about it a hit needs, precomputed. Compact because a
+ * cache holds many of them: flags and status share one number, rare parts share one
+ * optional object, and once stored a small body is an offset into a shared slab
+ * (body-arena.ts) rather than a Buffer of its own. Immutable but for `invalidated` and
+ * where its body lives (which only the store changes).
+ */
+export class StoredResponse implements ReuseState {
   /** LRU key: the primary key, plus "\0" and the secondary key when the response varies. */
   readonly key: string;
   readonly primary: string;
-  readonly status: number;
   /** Fields sent with every use, without Age (added per use). Never mutated: copied per response. */
   readonly headers: OutHeaders;
-  readonly body: Buffer;
-  /** CDN-Cache-Control / Surrogate-Control as received: not sent, but needed when the policy is recomputed. */
-  readonly targeted: OutHeaders;
   readonly responseTime: number;
   /** §4.2.3 corrected_initial_age, ms. */
   readonly correctedInitialAge: number;
   /** §4.2.1 freshness lifetime, ms. */
   readonly lifetime: number;
-  readonly noCache: boolean;
-  readonly noStale: boolean;
-  readonly authShareable: boolean;
-  /** RFC 8246: will not change while fresh. */
-  readonly immutable: boolean;
-  /** RFC 5861 windows, ms. */
-  readonly staleWhileRevalidate: number | undefined;
-  readonly staleIfError: number | undefined;
   readonly etag: string | undefined;
   /** Last-Modified, ms. */
   readonly lastModified: number | undefined;
   /** Date, ms (the stand-in for Last-Modified in If-Modified-Since, RFC 9111 §4.3.2). */
   readonly date: number | undefined;
-  readonly varyNames: readonly string[] | undefined;
-  readonly tags: readonly string[];
   /** Bytes counted against cache.maxSize: body, fields and metadata. */
   readonly size: number;
+  /** Status code, flags and IN_ARENA. */
+  #bits: number;
+  #rare: Rare | undefined;
+  /** The body: a Buffer, or the slab holding it at #offset. */
+  #data: Buffer | Slab;
+  #offset = 0;
+  readonly #length: number;
+
+  constructor(key: string, primary: string, status: number, headers: OutHeaders, body: Buffer, policy: ResponsePolicy, targeted: OutHeaders, tags: readonly string[]) {
+    const d = policy.effective.directives;
+    const flags = reuseFlags(d);
+    const lastModified = dateField(headers, 'last-modified');
+    const varyNames = policy.vary.kind === 'names' ? policy.vary.names : undefined;
+    this.key = key;
+    this.primary = primary;
+    this.headers = headers;
+    this.responseTime = policy.responseTime;
+    this.correctedInitialAge = policy.correctedInitialAge;
+    this.lifetime = policy.lifetime;
+    this.etag = first(headers['etag']);
+    this.lastModified = lastModified === undefined || Number.isNaN(lastModified) ? undefined : lastModified;
+    this.date = policy.date;
+    let tagBytes = 0;
+    for (const t of tags) tagBytes += t.length + 48;
+    this.size = body.length + headerBytes(headers) + headerBytes(targeted) + key.length * 3 + tagBytes + OBJECT_OVERHEAD;
+    this.#bits = status | (d.noCache ? NO_CACHE : 0) | (flags.noStale ? NO_STALE : 0) | (flags.authShareable ? AUTH_SHAREABLE : 0) | (d.immutable ? IMMUTABLE : 0);
+    const swr = d.staleWhileRevalidate === undefined ? undefined : d.staleWhileRevalidate * 1000;
+    const sie = d.staleIfError === undefined ? undefined : d.staleIfError * 1000;
+    this.#rare = targeted === NO_FIELDS && tags.length === 0 && varyNames === undefined && swr === undefined && sie === undefined
+      ? undefined
+      : { targeted, tags, varyNames, staleWhileRevalidate: swr, staleIfError: sie };
+    this.#data = body.length === 0 ? NO_BODY : body;
+    this.#length = body.length;
+  }
+
+  get status(): number { return this.#bits & 0x3ff; }
+  get noCache(): boolean { return (this.#bits & NO_CACHE) !== 0; }
+  get noStale(): boolean { return (this.#bits & NO_STALE) !== 0; }
+  get authShareable(): boolean { return (this.#bits & AUTH_SHAREABLE) !== 0; }
+  /** RFC 8246: will not change while fresh. */
+  get immutable(): boolean { return (this.#bits & IMMUTABLE) !== 0; }
   /** Soft purge: treat as stale and validate on next use. */
-  invalidated: boolean;
-  /** Fields of a 304 built from this response (computed on first use). */
-  notModifiedHeaders: OutHeaders | undefined;
+  get invalidated(): boolean { return (this.#bits & INVALIDATED) !== 0; }
+  set invalidated(v: boolean) { this.#bits = v ? this.#bits | INVALIDATED : this.#bits & ~INVALIDATED; }
+  /** CDN-Cache-Control / Surrogate-Control as received: not sent, but needed when the policy is recomputed. */
+  get targeted(): OutHeaders { return this.#rare?.targeted ?? NO_FIELDS; }
+  get tags(): readonly string[] { return this.#rare?.tags ?? NO_TAGS; }
+  get varyNames(): readonly string[] | undefined { return this.#rare?.varyNames; }
+  /** RFC 5861 windows, ms. */
+  get staleWhileRevalidate(): number | undefined { return this.#rare?.staleWhileRevalidate; }
+  get staleIfError(): number | undefined { return this.#rare?.staleIfError; }
+
+  /** The content. Read-only; for a body in a slab, a new view of it per call. */
+  get body(): Buffer {
+    const d = this.#data;
+    return d instanceof Slab ? Buffer.from(d.buf.buffer, d.buf.byteOffset + this.#offset, this.#length) : d;
+  }
+
+  get bodyLength(): number {
+    return this.#length;
+  }
+
+  /** The store's: the slab holding the body, while the body counts as stored there. */
+  get slab(): Slab | undefined {
+    return (this.#bits & IN_ARENA) !== 0 ? (this.#data as Slab) : undefined;
+  }
+
+  /**
+   * The store's, when it stores this object: a small body is copied into the arena; any other
+   * body that is a view into a larger allocation (a socket read, Node's Buffer pool) is copied
+   * into memory of its own, so that the object retains what its size says. No-op when the body
+   * already counts as stored in the arena.
+   */
+  adoptBody(arena: BodyArena): void {
+    if ((this.#bits & IN_ARENA) !== 0 || this.#length === 0) return;
+    const body = this.body;
+    if (this.#length <= arena.maxPacked) {
+      const slab = arena.copyIn(body);
+      this.#data = slab;
+      this.#offset = slab.used - this.#length;
+      this.#bits |= IN_ARENA;
+    } else if (body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) {
+      const own = Buffer.allocUnsafeSlow(this.#length);
+      body.copy(own);
+      this.#data = own;
+    }
+  }
+
+  /**
+   * The store's, when this object leaves it: its slab bytes no longer count as stored. They
+   * stay readable (slabs are never overwritten) for responses still being sent.
+   */
+  releaseBody(arena: BodyArena): void {
+    if ((this.#bits & IN_ARENA) === 0) return;
+    this.#bits &= ~IN_ARENA;
+    arena.release(this.#data as Slab, this.#length);
+  }
 }
 
 /** The storage-relevant reading of a response (everything but the body). */
@@ -88,13 +206,19 @@ export function analyseResponse(status: number, headers: HeaderMap, timing: Timi
   };
 }
 
+/** The named fields, or the shared empty object when there are none. */
 function pick(headers: HeaderMap, names: readonly string[]): OutHeaders {
-  const out: OutHeaders = {};
+  let out: OutHeaders | undefined;
   for (const n of names) {
     const v = headers[n];
-    if (v !== undefined) out[n] = v;
+    if (v !== undefined) (out ??= {})[n] = v;
   }
-  return out;
+  return out ?? NO_FIELDS;
+}
+
+/** Tags as flat strings (a split keeps its whole field line alive), or the shared empty list. */
+function compactTags(tags: readonly string[]): readonly string[] {
+  return tags.length === 0 ? NO_TAGS : tags.map(flatString);
 }
 
 const TARGETED_FIELDS = ['cdn-cache-control', 'surrogate-control'] as const;
@@ -121,51 +245,18 @@ export function createStoredResponse(n: NewStoredResponse): StoredResponse {
   const d = n.policy.effective.directives;
   const headers = storedHeaders(n.headers, { omit: [...d.noCacheFields, ...d.privateFields], storeSetCookie: n.storeSetCookie }, n.timing.responseTime);
   // The stored content's length, whatever framing it arrived with.
-  if (n.status !== 204 && n.status !== 304) headers['content-length'] = String(n.body.length);
-  const key = n.secondary === undefined ? n.primary : `${n.primary}\u0000${n.secondary}`;
-  return build(key, n.primary, n.status, headers, n.body, pick(n.headers, TARGETED_FIELDS), surrogateKeys(n.headers), n.policy);
+  if (n.status !== 204 && n.status !== 304) headers['content-length'] = internValue(String(n.body.length));
+  const primary = flatString(n.primary);
+  const key = n.secondary === undefined ? primary : flatString(`${primary}\u0000${n.secondary}`);
+  return new StoredResponse(key, primary, n.status, headers, n.body, n.policy, pick(n.headers, TARGETED_FIELDS), compactTags(surrogateKeys(n.headers)));
 }
 
-function build(
-  key: string, primary: string, status: number, headers: OutHeaders, body: Buffer,
-  targeted: OutHeaders, tags: readonly string[], policy: ResponsePolicy,
-): StoredResponse {
-  const d = policy.effective.directives;
-  const flags = reuseFlags(d);
-  const lastModified = dateField(headers, 'last-modified');
-  let tagBytes = 0;
-  for (const t of tags) tagBytes += t.length + 48;
-  return {
-    key,
-    primary,
-    status,
-    headers,
-    body,
-    targeted,
-    responseTime: policy.responseTime,
-    correctedInitialAge: policy.correctedInitialAge,
-    lifetime: policy.lifetime,
-    noCache: d.noCache,
-    noStale: flags.noStale,
-    authShareable: flags.authShareable,
-    immutable: d.immutable,
-    staleWhileRevalidate: d.staleWhileRevalidate === undefined ? undefined : d.staleWhileRevalidate * 1000,
-    staleIfError: d.staleIfError === undefined ? undefined : d.staleIfError * 1000,
-    etag: first(headers['etag']),
-    lastModified: lastModified === undefined || Number.isNaN(lastModified) ? undefined : lastModified,
-    date: policy.date,
-    varyNames: policy.vary.kind === 'names' ? policy.vary.names : undefined,
-    tags,
-    size: body.length + headerBytes(headers) + headerBytes(targeted) + key.length * 3 + tagBytes + OBJECT_OVERHEAD,
-    invalidated: false,
-    notModifiedHeaders: undefined,
-  };
-}
-
-/** Fields of a 304 from this stored response: those of a 200 except content metadata (RFC 9110 §15.4.5). */
+/**
+ * Fields of a 304 from this stored response: those of a 200 except content metadata (RFC 9110
+ * §15.4.5). Computed per use (304s are rarer than hits; not worth a field in every object).
+ */
 export function notModifiedHeaders(entry: StoredResponse): OutHeaders {
-  entry.notModifiedHeaders ??= withoutContentFields(entry.headers);
-  return entry.notModifiedHeaders;
+  return withoutContentFields(entry.headers);
 }
 
 /**
@@ -190,7 +281,7 @@ export function describesStored(entry: StoredResponse, received: HeaderMap, kind
   }
   if (kind === 'head') {
     const cl = first(received['content-length']);
-    if (cl !== undefined && Number(cl) !== entry.body.length) return false;
+    if (cl !== undefined && Number(cl) !== entry.bodyLength) return false;
   }
   return true;
 }
@@ -207,15 +298,16 @@ export interface Freshened {
  * Returns a new object; the old one stays valid for responses already being sent.
  */
 export function freshen(entry: StoredResponse, received: HeaderMap, timing: Timing, cfg: HeuristicConfig & { storeSetCookie: boolean }): Freshened {
-  const targeted: OutHeaders = { ...entry.targeted, ...pick(received, TARGETED_FIELDS) };
+  const receivedTargeted = pick(received, TARGETED_FIELDS);
+  const targeted = receivedTargeted === NO_FIELDS ? entry.targeted : entry.targeted === NO_FIELDS ? receivedTargeted : { ...entry.targeted, ...receivedTargeted };
   // The policy is read from the merged fields; the first pass only learns the omit lists.
   const merged0 = updatedHeaders(entry.headers, received, { omit: [], storeSetCookie: true }, timing.responseTime);
   const view: Record<string, string | string[] | undefined> = { ...merged0, ...targeted, age: received['age'] };
   const policy = analyseResponse(entry.status, view, timing, cfg);
   const d = policy.effective.directives;
   const headers = updatedHeaders(entry.headers, received, { omit: [...d.noCacheFields, ...d.privateFields], storeSetCookie: cfg.storeSetCookie }, timing.responseTime);
-  const newTags = received['surrogate-key'] !== undefined || received['cache-tag'] !== undefined ? surrogateKeys(received) : entry.tags;
-  const updated = build(entry.key, entry.primary, entry.status, headers, entry.body, targeted, newTags, policy);
+  const newTags = received['surrogate-key'] !== undefined || received['cache-tag'] !== undefined ? compactTags(surrogateKeys(received)) : entry.tags;
+  const updated = new StoredResponse(entry.key, entry.primary, entry.status, headers, entry.body, policy, targeted, newTags);
   // A Set-Cookie on a 304 is passed to that client but not stored (storedHeaders), so it does
   // not make the stored response unstorable.
   const storable = !d.private && (!d.noStore || d.mustUnderstand) && policy.vary.kind !== 'star';
