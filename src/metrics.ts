@@ -51,6 +51,11 @@ function createWorkerMetrics(reg: Registry) {
     overloadActionActive: new Gauge({ name: 'anyedge_overload_action_active', help: '1 while a named overload action is active in some worker.', labelNames: ['action'] as const, registers: r, aggregator: 'max' }),
     overloadShed: new Counter({ name: 'anyedge_overload_shed_total', help: 'Requests answered 503 by the shed action.', registers: r }),
     eventLoopDelay: new Gauge({ name: 'anyedge_event_loop_delay_p99_seconds', help: 'p99 event-loop delay over the last overload interval (max over workers).', registers: r, aggregator: 'max' }),
+    admissionLimit: new Gauge({ name: 'anyedge_admission_limit_connections', help: 'Connections the workers admit now (sum; 0 while no worker limits: see anyedge_admission_limited).', registers: r }),
+    admissionLimited: new Gauge({ name: 'anyedge_admission_limited', help: '1 while some worker limits the connections it admits.', registers: r, aggregator: 'max' }),
+    admissionQueued: new Gauge({ name: 'anyedge_admission_queued_connections', help: 'New connections waiting, before TLS, for a place.', registers: r }),
+    connectionsRefused: new Counter({ name: 'anyedge_connections_refused_total', help: 'Connections closed before TLS by admission, by reason (timeout, queue-full).', labelNames: ['reason'] as const, registers: r }),
+    connectionsShed: new Counter({ name: 'anyedge_connections_shed_total', help: 'Open connections told to go (Connection: close, GOAWAY) because they were above the admission limit.', registers: r }),
   };
 }
 

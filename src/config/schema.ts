@@ -171,6 +171,27 @@ const thresholds = z.strictObject({
   high: z.number().min(0),
 }).refine((t) => t.high > t.low, { message: 'high must be greater than low', path: ['high'] });
 
+/**
+ * Connection admission (src/overload/admission.ts). While the event loop is saturated and
+ * more connections are busy than fit in targetDelay at the measured CPU per request, the
+ * worker serves only that many: the newest busy ones are told to go, new ones wait before
+ * TLS, up to queueTimeout, then are closed. While limited, the worker reports itself
+ * overloaded (the route is de-preferred). maxHandshakes applies always.
+ */
+export const admissionSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** The queueing delay a busy connection's request may see: capacity = targetDelay / CPU per request. */
+  targetDelay: duration.default(25),
+  /** Event-loop utilisation at which the worker counts as saturated. */
+  saturation: z.number().gt(0).max(1).default(0.9),
+  minConnections: z.number().int().min(1).default(32),
+  releaseAfter: duration.default(5000),
+  queueTimeout: duration.default(3000),
+  maxQueued: z.number().int().min(0).default(4096),
+  /** TLS handshakes running at once per worker; more new connections wait (always on). */
+  maxHandshakes: z.number().int().min(1).default(8),
+});
+
 export const overloadSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** How often monitors are sampled. */
@@ -198,6 +219,7 @@ export const overloadSchema = z.strictObject({
   hysteresis: z.number().min(0).max(1).default(0.1),
   /** Retry-After seconds sent with a shed 503. */
   retryAfter: z.number().int().min(0).default(2),
+  admission: admissionSchema.default(admissionSchema.parse({})),
 });
 
 export const healthSchema = z.strictObject({

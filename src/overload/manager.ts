@@ -16,7 +16,8 @@
 //   overload.recordOriginResult(ok) after each origin request.
 // Reported to the supervisor (readiness):
 //   overload.level()            'failing' while 'report-failing' is active, else 'overloaded'
-//                               while 'report-overloaded' is active, else 'ok'.
+//                               while 'report-overloaded' is active or connection admission
+//                               (admission.ts, stepped on each tick) limits the worker, else 'ok'.
 //
 // Every action change is logged once per tick with the pressure and raw signal of every
 // monitor, and mirrored in anyedge_overload_action_active{action}. A monitor that throws or
@@ -25,6 +26,7 @@
 import { EventEmitter } from 'node:events';
 import type { OverloadConfig } from '../config/schema.js';
 import { AnyedgeError } from '../errors.js';
+import type { ConnectionAdmission } from './admission.js';
 import type { Logger } from '../log.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { processMonitors, originErrorRateMonitor, type LoadSources, type Monitor, type MonitorName } from './monitors.js';
@@ -76,6 +78,8 @@ export interface OverloadManagerOptions {
   now?: () => number;
   log?: Logger;
   metrics?: WorkerMetrics;
+  /** Connection admission, stepped on every tick. */
+  admission?: ConnectionAdmission;
 }
 
 const defaultTimers: IntervalTimers = {
@@ -99,6 +103,8 @@ export class OverloadManager extends EventEmitter<{ change: [OverloadSnapshot] }
   readonly #timers: IntervalTimers;
   readonly #log: Logger | undefined;
   readonly #metrics: WorkerMetrics | undefined;
+  readonly #admission: ConnectionAdmission | undefined;
+  readonly #now: () => number;
   #overall = 0;
   #handle: unknown;
   #running = false;
@@ -121,6 +127,8 @@ export class OverloadManager extends EventEmitter<{ change: [OverloadSnapshot] }
     this.#timers = opts.timers ?? defaultTimers;
     this.#log = opts.log;
     this.#metrics = opts.metrics;
+    this.#admission = opts.admission;
+    this.#now = opts.now ?? (() => performance.now());
     if (this.#metrics) {
       for (const a of OVERLOAD_ACTIONS) this.#metrics.overloadActionActive.set({ action: a }, 0);
       for (const m of monitors) this.#metrics.overloadPressure.set({ monitor: m.name }, 0);
@@ -203,6 +211,7 @@ export class OverloadManager extends EventEmitter<{ change: [OverloadSnapshot] }
       if (m.name === 'eventLoopDelayMs') this.#metrics?.eventLoopDelay.set(this.#signals[i]! / 1000);
     }
     this.#overall = overall;
+    this.#admission?.update(this.#now());
 
     let started: OverloadAction[] | undefined;
     let stopped: OverloadAction[] | undefined;
@@ -216,15 +225,19 @@ export class OverloadManager extends EventEmitter<{ change: [OverloadSnapshot] }
       else (stopped ??= []).push(action);
       this.#metrics?.overloadActionActive.set({ action }, now ? 1 : 0);
     }
-    if (started === undefined && stopped === undefined) return;
+    // A worker limiting its connections is overloaded: it turns clients away.
+    const level: OverloadLevel = this.#active[3] ? 'failing' : this.#active[2] || this.#admission?.limiting ? 'overloaded' : 'ok';
+    if (started === undefined && stopped === undefined && level === this.#level) return;
 
     this.#keepAliveDisabled = this.#active[0]!;
     this.#shedOrigin = this.#active[1]!;
-    this.#level = this.#active[3] ? 'failing' : this.#active[2] ? 'overloaded' : 'ok';
+    const levelChanged = level !== this.#level;
+    this.#level = level;
     const snap = this.snapshot();
     const fields = { started: started ?? [], stopped: stopped ?? [], actions: snap.actions, overloadLevel: snap.level, overall, pressure: snap.pressure, signals: snap.signals };
     if (started) this.#log?.warn(fields, `overload: started ${started.join(', ')}`);
-    else this.#log?.info(fields, `overload: stopped ${stopped!.join(', ')}`);
+    else if (stopped) this.#log?.info(fields, `overload: stopped ${stopped.join(', ')}`);
+    else if (levelChanged) this.#log?.info({ ...fields, admissionLimit: this.#admission?.limit }, `overload: level ${level}`);
     this.emit('change', snap);
   }
 

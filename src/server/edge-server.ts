@@ -13,6 +13,7 @@ import type { Pipeline, PipelineState } from '../proxy/pipeline.js';
 import type { CertificateSet } from './tls.js';
 import { clientErrorResponse } from './client-error.js';
 import type { UpgradeHandler } from '../upstream/websocket.js';
+import type { ConnectionAdmission } from '../overload/admission.js';
 
 type AnyServer = Http2SecureServer | HttpServer;
 
@@ -26,7 +27,16 @@ export interface BoundListener {
 
 const ACTIVE = Symbol('anyedge.activeRequests');
 const IDLE_SINCE = Symbol('anyedge.idleSince');
-type TrackedSocket = (Socket | TLSSocket) & { [ACTIVE]?: number; [IDLE_SINCE]?: number };
+/** Above the admission limit: its next response closes it (h1), or it got GOAWAY (h2). */
+const SHED = Symbol('anyedge.shed');
+const SESSION = Symbol('anyedge.session');
+/** On an admitted TCP socket: call when the TLS socket wrapped around it is secure. */
+const HANDSHAKE_DONE = Symbol('anyedge.handshakeDone');
+/** performance.now() of its latest request. */
+const LAST_REQUEST = Symbol('anyedge.lastRequest');
+type TrackedSocket = (Socket | TLSSocket) & {
+  [ACTIVE]?: number; [IDLE_SINCE]?: number; [SHED]?: boolean; [SESSION]?: ServerHttp2Session; [HANDSHAKE_DONE]?: () => void; [LAST_REQUEST]?: number;
+};
 
 export interface EdgeServerDeps {
   config: Readonly<Config>;
@@ -36,6 +46,8 @@ export interface EdgeServerDeps {
   log: Logger;
   metrics: WorkerMetrics;
   upgrade?: UpgradeHandler;
+  /** Adaptive connection admission; without it every connection is served. */
+  admission?: ConnectionAdmission;
 }
 
 export class EdgeServer {
@@ -44,19 +56,70 @@ export class EdgeServer {
   readonly #sockets = new Set<TrackedSocket>();
   readonly #sessions = new Set<ServerHttp2Session>();
   #closing = false;
+  /** Admitted TCP connections, TLS handshakes in progress included. */
+  #admitted = 0;
+  /** Connections marked SHED that are still open. */
+  #shedOpen = 0;
+  /** Admitted TLS connections whose handshake has not finished. */
+  #handshaking = 0;
+  /** Requests received (h1 and h2), for admission's CPU-per-request. */
+  #requests = 0;
+  #busySince = 0;
 
   constructor(deps: EdgeServerDeps) {
     this.#deps = deps;
+    const admission = deps.admission;
+    if (admission) {
+      const m = deps.metrics;
+      admission.onRefuse = (reason) => m.connectionsRefused.inc({ reason });
+      admission.onStep = () => {
+        this.#shedExcess(admission.excess());
+        const { limit, queued } = admission.stats();
+        m.admissionLimited.set(admission.limiting ? 1 : 0);
+        m.admissionLimit.set(admission.limiting ? limit : 0);
+        m.admissionQueued.set(queued);
+      };
+      admission.onLimit = (limit, reason) => {
+        if (limit === Number.POSITIVE_INFINITY) deps.log.info({ reason }, 'admission: connection limit lifted');
+        else deps.log.debug({ limit, open: this.#admitted, reason }, 'admission: connection limit');
+      };
+    }
   }
 
+  /** Client connections established (TLS done) and open now. */
   get openConnections(): number {
     return this.#sockets.size;
+  }
+
+  /** Client connections admitted and open now, TLS handshakes in progress included. */
+  get admittedConnections(): number {
+    return this.#admitted;
+  }
+
+  /** Requests received so far (a counter that only grows). */
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  /** Connections with a request since the previous call, or with one in progress (h1). */
+  busyConnections(): number {
+    const since = this.#busySince;
+    this.#busySince = performance.now();
+    let n = 0;
+    for (const s of this.#sockets) if ((s[LAST_REQUEST] ?? -1) >= since || (s[ACTIVE] ?? 0) > 0) n++;
+    return n;
+  }
+
+  /** Admitted TLS connections still in their handshake. */
+  get handshakingConnections(): number {
+    return this.#handshaking;
   }
 
   async listen(): Promise<BoundListener[]> {
     for (const l of this.#deps.config.listeners) {
       const server = l.tls ? this.#createTls() : this.#createPlain();
       this.#instrument(server, l.tls);
+      this.#admit(server, l.tls);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: l.address, port: l.port, backlog: 4096 }, () => {
@@ -97,10 +160,15 @@ export class EdgeServer {
     server.setTimeout(cfg.limits.idleTimeout);
     server.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
+      // session.socket is a proxy that forwards property reads and writes to the TLS socket.
+      (session.socket as TrackedSocket)[SESSION] = session;
       if (this.#closing) session.close();
       session.once('close', () => this.#sessions.delete(session));
     });
     server.on('secureConnection', (socket: TLSSocket) => {
+      // Node keeps the TCP socket it wrapped as _parent (test/overload/admission.test.ts
+      // checks the handshake count returns to 0, so a Node without it fails loudly there).
+      (socket as TLSSocket & { _parent?: TrackedSocket })._parent?.[HANDSHAKE_DONE]?.();
       this.#deps.metrics.tlsHandshakes.inc({ resumed: socket.isSessionReused() ? 'true' : 'false' });
     });
     server.on('tlsClientError', () => this.#deps.metrics.tlsErrors.inc());
@@ -127,9 +195,13 @@ export class EdgeServer {
       });
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.#requests++;
+      // On h2, req.socket is a proxy that forwards property writes to the TLS socket.
+      (req.socket as TrackedSocket)[LAST_REQUEST] = performance.now();
       if (req.httpVersionMajor !== 2) {
         const socket = req.socket as TrackedSocket;
         socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
+        if (socket[SHED]) res.shouldKeepAlive = false;
         res.once('close', () => {
           socket[ACTIVE] = (socket[ACTIVE] ?? 1) - 1;
           // Not closed here even when draining: this response may have gone out without
@@ -192,6 +264,69 @@ export class EdgeServer {
     }
   }
 
+  /**
+   * Every accepted TCP connection passes admission before Node's TLS or HTTP listeners see it:
+   * those listeners are taken off 'connection' and called once the connection is admitted,
+   * as `server.emit('connection', socket)` would. A connection that waits is paused, so not
+   * even its ClientHello is read.
+   */
+  #admit(server: AnyServer, tls: boolean): void {
+    const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
+    server.removeAllListeners('connection');
+    const admission = this.#deps.admission;
+    server.on('connection', (socket: Socket) => {
+      const start = (): void => {
+        this.#admitted++;
+        let handshaking = tls;
+        if (tls) this.#handshaking++;
+        const handshakeOver = (): void => {
+          if (!handshaking) return;
+          handshaking = false;
+          this.#handshaking--;
+          admission?.released();
+        };
+        socket.once('close', () => {
+          this.#admitted--;
+          if ((socket as TrackedSocket)[SHED]) this.#shedOpen--;
+          if (handshaking) { handshaking = false; this.#handshaking--; }
+          admission?.released();
+        });
+        const waited = socket.isPaused();
+        for (const f of inner) f.call(server, socket);
+        if (tls) (socket as TrackedSocket)[HANDSHAKE_DONE] = handshakeOver;
+        // The TLS wrap reads the handle itself; a plain HTTP connection that waited paused
+        // must be resumed for its parser to see the request.
+        if (waited && !tls) socket.resume();
+      };
+      if (admission && !this.#closing) admission.offer(socket, start);
+      else start();
+    });
+  }
+
+  /**
+   * Tell `excess` more busy connections (newest first; already told ones count) to go: h1
+   * ones close after their next response, h2 ones get GOAWAY. Idle ones (no request for a
+   * second) are left alone: they cost no CPU.
+   */
+  #shedExcess(excess: number): void {
+    let n = excess - this.#shedOpen;
+    if (n <= 0) return;
+    const newestFirst = [...this.#sockets].reverse();
+    const recent = performance.now() - 1000;
+    for (const socket of newestFirst) {
+      if (n <= 0) break;
+      if (socket[SHED] || (socket[LAST_REQUEST] ?? -1) < recent) continue;
+      socket[SHED] = true;
+      this.#shedOpen++;
+      n--;
+      this.#deps.metrics.connectionsShed.inc();
+      // An idle h1 connection is not cut: a request crossing the close would be lost. Its next
+      // response says Connection: close; until then it costs a descriptor, not CPU.
+      const session = socket[SESSION];
+      if (session) closeSession(session);
+    }
+  }
+
   /** GOAWAY to every h2 session: clients finish their streams and open a new connection. */
   goAwayAll(): void {
     for (const s of this.#sessions) closeSession(s);
@@ -214,6 +349,7 @@ export class EdgeServer {
    */
   async close(deadlineMs: number): Promise<{ forced: number }> {
     this.#closing = true;
+    this.#deps.admission?.close();
     this.#deps.state.draining = true;
     const closed = Promise.all(this.listeners.map((l) => {
       // Node's close() also calls closeIdleConnections(), which destroys a keep-alive socket

@@ -12,6 +12,7 @@ import { EdgeServer, type BoundListener } from './edge-server.js';
 import { CertificateSet } from './tls.js';
 import { buildHostExtras } from './host-extras.js';
 import { OverloadManager } from '../overload/manager.js';
+import { ConnectionAdmission, loopUtilizationSince } from '../overload/admission.js';
 import { EdgeCache } from '../cache/edge-cache.js';
 
 export interface RuntimeOptions {
@@ -30,6 +31,8 @@ export interface Runtime {
   /** Every origin, by URL (one pool each per process). */
   readonly origins: ReadonlyMap<string, Origin>;
   readonly overload: OverloadManager;
+  /** Connection admission (absent when overload or overload.admission is disabled). */
+  readonly admission: ConnectionAdmission | undefined;
   listen(): Promise<BoundListener[]>;
   reloadCertificates(): void;
   /** Graceful stop: see EdgeServer.close. Also closes origin pools. */
@@ -65,14 +68,25 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
   let edge: EdgeServer | undefined;
   const load = { inflight: () => pipeline?.inflight ?? 0, connections: () => edge?.openConnections ?? 0 };
   reportLoadFrom(load);
+  const admission = config.overload.enabled && config.overload.admission.enabled
+    ? new ConnectionAdmission(config.overload.admission, {
+      open: () => edge?.admittedConnections ?? 0,
+      handshaking: () => edge?.handshakingConnections ?? 0,
+      requests: () => edge?.requestCount ?? 0,
+      busy: () => edge?.busyConnections() ?? 0,
+      utilization: loopUtilizationSince(),
+    })
+    : undefined;
   const overload = new OverloadManager(config.overload, {
     sources: load,
     log,
     metrics,
+    ...(admission ? { admission } : {}),
   });
   pipeline = new Pipeline({ config, router, log, metrics, state, overload });
   edge = new EdgeServer({
     config, pipeline, state, certificates, log, metrics,
+    ...(admission ? { admission } : {}),
     upgrade: createUpgradeHandler({ router, name: config.name, trustForwarded: config.trustForwarded, log }),
   });
   const server = edge;
@@ -84,7 +98,7 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
     keepAliveWasOff = overload.keepAliveDisabled;
   });
   return {
-    config, edge, pipeline, state, hosts, origins, overload,
+    config, edge, pipeline, state, hosts, origins, overload, admission,
     listen: async () => {
       const bound = await server.listen();
       overload.start();

@@ -1,0 +1,247 @@
+// Connection admission: a limit on the busy client connections one worker serves.
+//
+// Why connections and not requests: on a TLS edge, answering a request costs about as much as
+// refusing it (both are decrypted, parsed, answered and encrypted), so a 503 saves a Node
+// process almost nothing, and a closed-loop client sends the next request at once. What is
+// cheap is not starting work: a connection held before its TLS handshake costs a descriptor
+// and no CPU. With B busy connections the loop serves them in turns, so each request waits
+// about B × (CPU per request): bounding B bounds the latency of every request the worker
+// admits (Little's law), and B at that bound still keeps the worker at its peak rate.
+//
+// The limit is computed, not searched for: every step (the overload manager's tick) measures
+// the CPU per request over the interval (busy loop time / requests answered, smoothed), and
+// the capacity is targetDelay / that cost. When the loop is saturated (utilisation ≥
+// saturation) and more connections are busy than the capacity, the worker limits itself to
+// the capacity: the newest busy connections above it are told to go (Connection: close on
+// their next response, GOAWAY on h2; idle ones are left alone, they cost nothing) and new
+// connections wait before TLS. The limit follows the capacity while the loop stays saturated,
+// and is lifted after releaseAfter without saturation. Searching (AIMD on the event-loop
+// delay) was tried first: every step up admitted a batch of handshakes, whose CPU read as
+// overload, and the limit sank to its floor with half the goodput.
+//
+// A waiting connection is admitted when a place frees up (newest first while limited), or
+// closed after queueTimeout (as a full accept queue would refuse it); at most maxQueued wait, the rest are closed at once. A
+// connection closed and opened again costs a full handshake (about 15 cache hits' worth of
+// CPU with ECDSA P-256), so waiting is better than a quick refusal that the client answers
+// by reconnecting at once; but not for long: once the route is de-preferred, a client that
+// gives up and reconnects is routed to another node.
+//
+// Handshakes are also limited on their own, limit or not: at most maxHandshakes run at once
+// per worker and the rest wait in the same queue, so a burst of new connections (a load test
+// starting, clients coming back after a route change) is taken in small batches between
+// requests instead of stalling every open connection behind it.
+//
+//   const admission = new ConnectionAdmission(cfg.overload.admission, sources);
+//   admission.update(performance.now());               // once per overload tick
+//   admission.offer(socket, () => startTls(socket));    // on each accepted TCP connection
+//   admission.excess()                                  // busy connections to shed now
+import type { Socket } from 'node:net';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { OverloadConfig } from '../config/schema.js';
+
+export type AdmissionConfig = OverloadConfig['admission'];
+
+export interface AdmissionSources {
+  /** Admitted client connections open now (TLS handshaking or established). */
+  open(): number;
+  /** Admitted connections whose TLS handshake is still running. */
+  handshaking(): number;
+  /** Requests answered so far (a counter that only grows). */
+  requests(): number;
+  /** Connections with a request since the previous call, or one in progress. */
+  busy(): number;
+  /** Event-loop utilisation 0..1 since the previous call. */
+  utilization(): number;
+}
+
+export interface AdmissionStats {
+  /** The limit now; Infinity when not limiting. */
+  limit: number;
+  /** Connections waiting for a place. */
+  queued: number;
+  /** Connections closed without being admitted (queue full or timed out), since start. */
+  refused: number;
+  /** Connections admitted after waiting, since start. */
+  dequeued: number;
+}
+
+interface Waiting {
+  socket: Socket;
+  admit: () => void;
+  timer: NodeJS.Timeout;
+  onClose: () => void;
+}
+
+const GROW_BELOW = 0.6;
+
+export class ConnectionAdmission {
+  readonly cfg: AdmissionConfig;
+  readonly #sources: AdmissionSources;
+  readonly #queue: Waiting[] = [];
+  #limit = Number.POSITIVE_INFINITY;
+  #calmSince: number | undefined;
+  #cost: number | undefined;
+  #lastRequests = 0;
+  #lastAt: number | undefined;
+  #busy = 0;
+  #refused = 0;
+  #dequeued = 0;
+  /** Called with the new limit when it changes between limited and unlimited, or moves. */
+  onLimit: ((limit: number, reason: string) => void) | undefined;
+  /** Called after every update() (the server sheds excess() connections then). */
+  onStep: (() => void) | undefined;
+  /** Called once per connection closed without admission. */
+  onRefuse: ((why: 'queue-full' | 'timeout') => void) | undefined;
+
+  constructor(cfg: AdmissionConfig, sources: AdmissionSources) {
+    this.cfg = cfg;
+    this.#sources = sources;
+  }
+
+  get limit(): number { return this.#limit; }
+  get limiting(): boolean { return this.#limit !== Number.POSITIVE_INFINITY; }
+
+  stats(): AdmissionStats {
+    return { limit: this.#limit, queued: this.#queue.length, refused: this.#refused, dequeued: this.#dequeued };
+  }
+
+  /** Busy connections above the limit (as of the last step): the server tells that many to go. */
+  excess(): number {
+    if (!this.limiting) return 0;
+    return Math.max(0, this.#busy - this.#limit);
+  }
+
+  /** Smoothed CPU milliseconds per request; undefined before the first busy interval. */
+  get costMs(): number | undefined { return this.#cost; }
+
+  /** One control step; nowMs is monotonic. Returns the limit after the step. */
+  update(nowMs: number): number {
+    const requests = this.#sources.requests();
+    const utilization = this.#sources.utilization();
+    const busy = this.#sources.busy();
+    this.#busy = busy;
+    const served = requests - this.#lastRequests;
+    const interval = this.#lastAt === undefined ? 0 : nowMs - this.#lastAt;
+    this.#lastRequests = requests;
+    this.#lastAt = nowMs;
+    if (!this.cfg.enabled) return this.#limit;
+    if (served > 0 && interval > 0 && Number.isFinite(utilization)) {
+      const cost = (utilization * interval) / served;
+      this.#cost = this.#cost === undefined ? cost : this.#cost * 0.7 + cost * 0.3;
+    }
+    const { targetDelay, minConnections, saturation, releaseAfter } = this.cfg;
+    const capacity = this.#cost === undefined || this.#cost <= 0 ? Number.POSITIVE_INFINITY : Math.max(minConnections, Math.floor(targetDelay / this.#cost));
+    const saturated = utilization >= saturation;
+    const before = this.#limit;
+    if (saturated && (this.limiting || busy > capacity)) {
+      this.#calmSince = undefined;
+      this.#limit = capacity;
+      if (this.#limit !== before) this.onLimit?.(this.#limit, `loop ${(utilization * 100).toFixed(0)} % busy, ${busy} busy connections, ${this.#cost!.toFixed(3)} ms per request: ${capacity} fit in ${targetDelay} ms`);
+    } else if (this.limiting) {
+      this.#calmSince ??= nowMs;
+      if (nowMs - this.#calmSince >= releaseAfter) {
+        this.#limit = Number.POSITIVE_INFINITY;
+        this.onLimit?.(this.#limit, `loop below ${(saturation * 100).toFixed(0)} % busy for ${releaseAfter} ms`);
+      }
+    }
+    this.#drainQueue();
+    this.onStep?.();
+    return this.#limit;
+  }
+
+  /**
+   * A new TCP connection, before any TLS: admit() runs now if there is room, later if a place
+   * frees up within queueTimeout; otherwise the socket is destroyed.
+   */
+  offer(socket: Socket, admit: () => void): void {
+    if (!this.cfg.enabled || (this.#queue.length === 0 && this.#room())) {
+      admit();
+      return;
+    }
+    if (this.#queue.length >= this.cfg.maxQueued) {
+      this.#refuse(socket, 'queue-full');
+      return;
+    }
+    // Nothing is read while it waits: the ClientHello stays in the kernel until the handshake.
+    socket.pause();
+    const w: Waiting = {
+      socket,
+      admit,
+      timer: setTimeout(() => {
+        this.#remove(w);
+        this.#refuse(socket, 'timeout');
+      }, this.cfg.queueTimeout),
+      onClose: () => this.#remove(w),
+    };
+    // A client that gives up while waiting: forget it, and no unhandled 'error'.
+    socket.on('error', noop);
+    socket.once('close', w.onClose);
+    this.#queue.push(w);
+  }
+
+  /** A connection closed or finished its handshake: its place may go to one that waits. */
+  released(): void {
+    if (this.#queue.length > 0) this.#drainQueue();
+  }
+
+  /** Closes every waiting connection (shutdown). */
+  close(): void {
+    for (const w of this.#queue.splice(0)) {
+      clearTimeout(w.timer);
+      w.socket.off('close', w.onClose);
+      w.socket.destroy();
+    }
+  }
+
+  #drainQueue(): void {
+    while (this.#queue.length > 0 && this.#room()) {
+      // Overloaded: newest first (adaptive LIFO). A connection that has waited long is the one
+      // most likely given up on, and admitting it would put its whole wait into the latency of
+      // its first request; the oldest time out instead. Otherwise first come, first served.
+      const w = (this.limiting ? this.#queue.pop() : this.#queue.shift())!;
+      clearTimeout(w.timer);
+      w.socket.off('close', w.onClose);
+      w.socket.off('error', noop);
+      if (w.socket.destroyed) continue;
+      this.#dequeued++;
+      // admit() starts reading: a TLS wrap reads the handle itself (a resume() here would race
+      // it for the ClientHello); a plain HTTP listener resumes the socket.
+      w.admit();
+    }
+  }
+
+  /**
+   * A handshake slot (always, limit or not) and, while limited, a place: fewer busy
+   * connections (as of the last step) plus handshakes than the limit.
+   */
+  #room(): boolean {
+    const handshaking = this.#sources.handshaking();
+    if (handshaking >= this.cfg.maxHandshakes) return false;
+    return !this.limiting || this.#busy + handshaking < this.#limit;
+  }
+
+  #remove(w: Waiting): void {
+    const i = this.#queue.indexOf(w);
+    if (i >= 0) this.#queue.splice(i, 1);
+    clearTimeout(w.timer);
+  }
+
+  #refuse(socket: Socket, why: 'queue-full' | 'timeout'): void {
+    this.#refused++;
+    this.onRefuse?.(why);
+    socket.destroy();
+  }
+}
+
+function noop(): void {}
+
+/** Event-loop utilisation 0..1 since the previous call of the returned function. */
+export function loopUtilizationSince(): () => number {
+  let prev: EventLoopUtilization = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const u = performance.eventLoopUtilization(now, prev).utilization;
+    prev = now;
+    return u;
+  };
+}
