@@ -280,6 +280,8 @@ async function overload(procs: ProcessSet, g: GeneratorName, s: Scenario, port: 
       unloadedP99Ms: Number(quiet.p99Ms.toFixed(3)),
       p99Ratio: Number((over.p99Ms / quiet.p99Ms).toFixed(2)),
       shed: over.non2xx,
+      notAdmitted: over.errors,
+      ...(typeof over.extra?.['p99LaterMs'] === 'number' ? { p99LaterMs: over.extra['p99LaterMs'] } : {}),
     },
   };
 }

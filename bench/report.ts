@@ -131,8 +131,9 @@ export function markdown(run: BenchRun, rows: SummaryRow[]): string {
   ];
   const over = rows.filter((r) => r.scenario === 'overload');
   if (over.length) {
-    lines.push('', '## Overload (2× the saturating rate)', '', '| subject | peak req/s | offered req/s | goodput req/s | goodput / peak | p99 unloaded ms | p99 at 2× ms | p99 ratio | shed (non-2xx) |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|');
-    for (const r of over) lines.push(`| ${r.subject} | ${f0(r.extra['peakRps'] ?? Number.NaN)} | ${f0(r.extra['offeredRps'] ?? Number.NaN)} | ${f0(r.rps.median)} | ${f2(r.extra['goodputRatio'] ?? Number.NaN)} | ${f2(r.extra['unloadedP99Ms'] ?? Number.NaN)} | ${f2(r.p99Ms.median)} | ${f2(r.extra['p99Ratio'] ?? Number.NaN)} | ${r.non2xx} |`);
+    lines.push('', '## Overload (2× the saturating rate)', '', '| subject | peak req/s | offered req/s | goodput req/s | goodput / peak | p99 unloaded ms | p99 at 2× ms | p99 ratio | p99 at 2×, not first on its connection, ms | shed (non-2xx) | not admitted (connection errors, timeouts) |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+    for (const r of over) lines.push(`| ${r.subject} | ${f0(r.extra['peakRps'] ?? Number.NaN)} | ${f0(r.extra['offeredRps'] ?? Number.NaN)} | ${f0(r.rps.median)} | ${f2(r.extra['goodputRatio'] ?? Number.NaN)} | ${f2(r.extra['unloadedP99Ms'] ?? Number.NaN)} | ${f2(r.p99Ms.median)} | ${f2(r.extra['p99Ratio'] ?? Number.NaN)} | ${f2(r.extra['p99LaterMs'] ?? Number.NaN)} | ${r.non2xx} | ${f0(r.extra['notAdmitted'] ?? Number.NaN)} |`);
+    lines.push('', 'autocannon\'s overallRate gives each connection a quota per second (rate / connections) that it spends closed-loop from the start of each second, so at 2× every connection is busy; the p99 includes each connection\'s first answer (its TLS handshake, and any wait before it was admitted). A request that never got an answer (its connection was held and then closed, or timed out) is a connection error, not a latency sample.');
   }
   const tls = rows.filter((r) => r.extra['resumedFraction'] !== undefined);
   if (tls.length) {
