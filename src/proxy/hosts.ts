@@ -20,8 +20,20 @@ export class HostRouter<V extends { config: HostConfig }> {
     this.#fallback = defaultHost === undefined ? undefined : this.#names.get(defaultHost);
   }
 
+  /** The last Host seen and its answer: clients repeat the same Host request after request. */
+  #lastHost: string | undefined;
+  #lastMatch: V | undefined;
+
   /** host is the Host header or :authority, possibly with a port; lower-cased here. */
   match(host: string | undefined): V | undefined {
+    if (host !== undefined && host === this.#lastHost) return this.#lastMatch;
+    const found = this.#match(host);
+    this.#lastHost = host;
+    this.#lastMatch = found;
+    return found;
+  }
+
+  #match(host: string | undefined): V | undefined {
     if (host) {
       const found = this.#names.match(hostName(host));
       if (found) return found;

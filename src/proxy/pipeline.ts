@@ -13,22 +13,17 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { AnyedgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Counter, Histogram } from 'prom-client';
-import { STATUS_CLASSES, statusClass, type StatusClass, type WorkerMetrics } from '../metrics.js';
+import type { Histogram } from 'prom-client';
+import { STATUS_CLASSES, classIndex, type RequestTally, type WorkerMetrics } from '../metrics.js';
 import type { OriginGroup, UpstreamResponse } from '../upstream/origin-pool.js';
 import { BodyLimit } from './body-limit.js';
 import { newRequestId, type EdgeRequest, type EdgeResponse, type RequestContext } from './context.js';
 import { failToProxy } from './fail.js';
-import { downstreamResponseHeaders, requestIdFrom, upstreamRequestHeaders } from './filters/headers.js';
+import { requestIdFrom, responseHeadersFromRaw, upstreamRequestHeaders } from './filters/headers.js';
 import type { HostRouter } from './hosts.js';
 import { requestFilter, type RequestLimits } from './request-filter.js';
 import type { VirtualHost } from './virtual-host.js';
 
-interface MetricChildren {
-  h1: Counter.Internal;
-  h2: Counter.Internal;
-  duration: Histogram.Internal<'class'>;
-}
 
 export interface PipelineState {
   /** Draining: every response closes its connection. */
@@ -60,17 +55,17 @@ export class Pipeline {
   readonly #limits: RequestLimits;
   readonly #name: string;
   #inflight = 0;
-  /** Labelled metric children looked up once, not per request (prom-client hashes labels). */
-  readonly #children: Record<StatusClass, MetricChildren>;
+  /** Histogram children looked up once, not per request (prom-client hashes labels). */
+  readonly #durations: readonly Histogram.Internal<'class'>[];
+  readonly #tally: RequestTally;
+  readonly #onRetry: () => void;
 
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
     const m = deps.metrics;
-    this.#children = Object.fromEntries(STATUS_CLASSES.map((c) => [c, {
-      h1: m.requests.labels({ class: c, proto: 'h1' }),
-      h2: m.requests.labels({ class: c, proto: 'h2' }),
-      duration: m.requestDuration.labels({ class: c }),
-    }])) as Record<StatusClass, MetricChildren>;
+    this.#durations = STATUS_CLASSES.map((c) => m.requestDuration.labels({ class: c }));
+    this.#tally = m.tally;
+    this.#onRetry = () => m.upstreamRetries.inc();
     this.#limits = { maxHeaderSize: deps.config.limits.maxHeaderSize, maxBodySize: deps.config.limits.maxBodySize };
     this.#name = deps.config.name;
   }
@@ -101,7 +96,8 @@ export class Pipeline {
       error: undefined,
     };
     this.#inflight++;
-    res.once('close', () => this.#finish(ctx));
+    // 'close' comes once per response: no once() wrapper needed.
+    res.on('close', () => this.#finish(ctx));
     if (h2) stopUnreadUpload(res as Http2ServerResponse);
     this.#process(ctx).catch((err: unknown) => failToProxy(ctx, err));
   };
@@ -133,8 +129,10 @@ export class Pipeline {
     }
     // 4 upstream
     const up = await this.#forward(ctx, vhost.origins);
-    if (vhost.cache && up.status < 400) vhost.cache.invalidateAfterUnsafe({ method: ctx.method, scheme: ctx.scheme, host: ctx.host, target: ctx.target, headers: ctx.req.headers }, up.status, up.headers);
-    this.#respond(ctx, up.status, downstreamResponseHeaders(up.headers, this.#name), up.body);
+    const headers = responseHeadersFromRaw(up.rawHeaders, this.#name);
+    // Invalidation reads Location / Content-Location, which are never hop-by-hop.
+    if (vhost.cache && up.status < 400) vhost.cache.invalidateAfterUnsafe({ method: ctx.method, scheme: ctx.scheme, host: ctx.host, target: ctx.target, headers: ctx.req.headers }, up.status, headers);
+    this.#respond(ctx, up.status, headers, up.body);
   }
 
   #shedCheck(): void {
@@ -175,23 +173,30 @@ export class Pipeline {
     // Not tied to this client: the fetch may be the one that coalesced waiters or a
     // background refresh depend on; the cache aborts it through `signal` when nobody needs it.
     const r = await this.#exchange(ctx, origins, { method: up.method, target: up.target, headers: this.#upstreamHeaders(ctx, up.headers), body: null }, signal, false);
-    return { status: r.status, headers: downstreamResponseHeaders(r.headers, this.#name), body: r.body };
+    return { status: r.status, headers: responseHeadersFromRaw(r.rawHeaders, this.#name), body: r.body };
   }
 
   async #exchange(ctx: RequestContext, origins: OriginGroup, up: { method: string; target: string; headers: Record<string, string | string[]>; body: Readable | null }, signal?: AbortSignal, bindToClient = true): Promise<UpstreamResponse> {
-    const ac = new AbortController();
+    // An AbortController only when something can abort: the cache's fetch for a miss has
+    // neither a signal nor a client of its own (waiters may depend on it).
+    let abortSignal = signal;
+    let onAbort: (() => void) | undefined;
     if (bindToClient) {
+      const ac = new AbortController();
+      abortSignal = ac.signal;
       // The client went away before its answer was complete: stop the origin work too.
       ctx.res.once('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
+      if (signal) {
+        onAbort = (): void => ac.abort();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
     }
-    const onAbort = (): void => ac.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
     const m = this.#deps.metrics;
     try {
-      const r = await origins.request({ ...up, signal: ac.signal }, () => m.upstreamRetries.inc());
+      const r = await origins.request(abortSignal === undefined ? up : { ...up, signal: abortSignal }, this.#onRetry);
       ctx.upstreamMs = r.durationMs;
       ctx.origin = r.origin;
-      m.upstreamRequests.inc({ class: statusClass(r.status) });
+      this.#tally.upstream[classIndex(r.status)]!++;
       m.upstreamDuration.observe(r.durationMs / 1000);
       this.#deps.overload.recordOriginResult(r.status < 500);
       return r;
@@ -202,7 +207,7 @@ export class Pipeline {
       }
       throw err;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -250,19 +255,17 @@ export class Pipeline {
   /** 6 log: one line per request, whatever happened. */
   #finish(ctx: RequestContext): void {
     this.#inflight--;
-    const m = this.#deps.metrics;
     const res = ctx.res;
     const aborted = !res.writableFinished;
     const status = ctx.status || (aborted ? 499 : res.statusCode);
-    const cls = statusClass(status === 499 ? 400 : status);
+    const cls = classIndex(status === 499 ? 400 : status);
     const durationMs = performance.now() - ctx.start;
-    const children = this.#children[cls];
-    (ctx.proto === 'h2' ? children.h2 : children.h1).inc();
-    children.duration.observe(durationMs / 1000);
+    this.#tally.requests[cls * 2 + (ctx.proto === 'h2' ? 1 : 0)]!++;
+    this.#durations[cls]!.observe(durationMs / 1000);
     // Body bytes as declared by Content-Length, for a body that was actually sent in full.
     // (res.getHeader cannot tell: headers given to writeHead are not kept on the response.)
     const bytes = ctx.length === undefined || aborted || ctx.method === 'HEAD' || status === 304 ? undefined : ctx.length;
-    if (bytes) m.responseBytes.inc(bytes);
+    if (bytes) this.#tally.responseBytes += bytes;
     if (!this.#deps.config.log.access) return;
     const line: Record<string, unknown> = {
       reqId: ctx.id,

@@ -1,8 +1,8 @@
 // The private link: one undici Pool per origin (keep-alive, bounded connections), origins of a
 // host tried round-robin, skipping those the health checker marks down while any is up.
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import { Readable } from 'node:stream';
+import { Pool, errors, type Dispatcher } from 'undici';
 import type { OriginLinkConfig } from '../config/schema.js';
 import { AnyedgeError, fromUpstreamError } from '../errors.js';
 
@@ -20,7 +20,12 @@ export interface UpstreamRequest {
 
 export interface UpstreamResponse {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  /**
+   * The origin's header lines as undici received them: [name, value, name, value, ...],
+   * names in their original case. Left unparsed here: the proxy turns them into the
+   * client's header map in one pass (src/proxy/filters/headers.ts).
+   */
+  rawHeaders: Buffer[];
   body: Readable;
   origin: string;
   /** Milliseconds from sending to response headers. */
@@ -103,41 +108,160 @@ export class OriginGroup {
    * origin, only when the connection failed before anything was sent (refused, unreachable,
    * connect timeout): then the origin cannot have acted on it.
    */
-  async request(req: UpstreamRequest, onRetry?: (err: AnyedgeError) => void): Promise<UpstreamResponse> {
+  request(req: UpstreamRequest, onRetry?: (err: AnyedgeError) => void): Promise<UpstreamResponse> {
     const first = this.pick();
-    if (!first) throw new AnyedgeError('NO_ORIGIN', 'this host has no origin configured');
-    try {
-      return await send(first, req);
-    } catch (err) {
+    if (!first) return Promise.reject(new AnyedgeError('NO_ORIGIN', 'this host has no origin configured'));
+    return send(first, req).catch((err: unknown) => {
       if (!(err instanceof AnyedgeError) || !err.retryable || req.body !== null || !IDEMPOTENT.has(req.method) || req.signal?.aborted) throw err;
       onRetry?.(err);
       const second = this.pick(first) ?? first;
       return send(second, req);
-    }
+    });
   }
 }
 
-async function send(origin: Origin, req: UpstreamRequest): Promise<UpstreamResponse> {
-  const started = performance.now();
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await origin.pool.request({
+/**
+ * A response body fed by undici's dispatcher: backpressure through undici's resume, and a
+ * body destroyed before its end aborts the exchange (the connection is not reused for a
+ * half-read response). The same contract as undici's own request() body, without its
+ * consume helpers (.text(), .json()) that nothing here uses.
+ */
+class UpstreamBody extends Readable {
+  readonly #abort: () => void;
+
+  constructor(resume: () => void, abort: () => void) {
+    super({ autoDestroy: true, read: resume, highWaterMark: 64 * 1024 });
+    this.#abort = abort;
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    let e = err;
+    if (!e && !this.readableEnded) e = new errors.RequestAbortedError();
+    if (e) this.#abort();
+    // Destroyed before anyone listens (the origin failed in the tick its headers arrived):
+    // the error waits a turn so the consumer can attach its listener, as undici does.
+    if (this.listenerCount('error') === 0) setImmediate(cb, e);
+    else cb(e);
+  }
+}
+
+type AbortFn = (err?: Error) => void;
+
+/**
+ * One origin exchange on undici's dispatch API (what its request() is built on, minus an
+ * async resource, a promise and a parsed header object per request). Settles with the
+ * response once its headers arrive; the body streams on.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #origin: Origin;
+  readonly #started = performance.now();
+  readonly #signal: AbortSignal | undefined;
+  readonly #requestBody: Readable | null;
+  #resolve: ((r: UpstreamResponse) => void) | undefined;
+  #reject: ((err: unknown) => void) | undefined;
+  #abort: AbortFn | undefined;
+  #body: UpstreamBody | undefined;
+  #onAbort: (() => void) | undefined;
+
+  constructor(origin: Origin, req: UpstreamRequest, resolve: (r: UpstreamResponse) => void, reject: (err: unknown) => void) {
+    const signal = req.signal;
+    this.#origin = origin;
+    this.#requestBody = req.body;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#signal = signal;
+    if (signal) {
+      this.#onAbort = () => this.#aborted();
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  #aborted(): void {
+    const reason = (this.#signal?.reason as Error | undefined) ?? new errors.RequestAbortedError();
+    if (this.#body) this.#body.destroy(reason);
+    else if (this.#abort) this.#abort(reason);
+    else this.onError(reason);
+  }
+
+  #unlisten(): void {
+    if (this.#onAbort) {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      this.#onAbort = undefined;
+    }
+  }
+
+  onConnect(abort: AbortFn): void {
+    if (this.#signal?.aborted) {
+      abort((this.#signal.reason as Error | undefined) ?? new errors.RequestAbortedError());
+      return;
+    }
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // 1xx interim responses are the origin's business with us, not the client's.
+    if (statusCode < 200) return true;
+    const resolve = this.#resolve;
+    if (!resolve) return false;
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    const abort = this.#abort!;
+    const body = new UpstreamBody(resume, () => abort());
+    this.#body = body;
+    if (this.#onAbort) body.once('close', () => this.#unlisten());
+    resolve({ status: statusCode, rawHeaders, body, origin: this.#origin.url, durationMs: performance.now() - this.#started });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#body!.push(chunk);
+  }
+
+  onComplete(): void {
+    this.#body?.push(null);
+  }
+
+  onError(err: Error): void {
+    const upload = this.#requestBody;
+    if (upload && !upload.destroyed) {
+      upload.on('error', () => undefined);
+      upload.destroy(err);
+    }
+    const reject = this.#reject;
+    if (reject) {
+      this.#resolve = undefined;
+      this.#reject = undefined;
+      this.#unlisten();
+      reject(upstreamFailure(err, this.#origin));
+      return;
+    }
+    const body = this.#body;
+    // After the headers: the body fails, once whoever is about to read it has had its turn.
+    if (body && !body.destroyed) queueMicrotask(() => body.destroy(err));
+  }
+}
+
+/** What a failure before the response headers means to the pipeline. */
+function upstreamFailure(err: unknown, origin: Origin): unknown {
+  if (err instanceof AnyedgeError) return err; // e.g. body over the limit, raised by our counter
+  if ((err as { name?: string }).name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED') {
+    return new AnyedgeError('CLIENT_ABORTED', 'client went away before the origin answered', { cause: err });
+  }
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof AnyedgeError) return cause;
+  return fromUpstreamError(err, origin.url);
+}
+
+function send(origin: Origin, req: UpstreamRequest): Promise<UpstreamResponse> {
+  return new Promise<UpstreamResponse>((resolve, reject) => {
+    const handler = new Exchange(origin, req, resolve, reject);
+    origin.pool.dispatch({
       method: req.method as Dispatcher.HttpMethod,
       path: req.target,
       headers: req.headers,
       body: req.body,
-      signal: req.signal ?? null,
-    });
-  } catch (err) {
-    if (err instanceof AnyedgeError) throw err; // e.g. body over the limit, raised by our counter
-    if ((err as { name?: string }).name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED') {
-      throw new AnyedgeError('CLIENT_ABORTED', 'client went away before the origin answered', { cause: err });
-    }
-    const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof AnyedgeError) throw cause;
-    throw fromUpstreamError(err, origin.url);
-  }
-  return { status: res.statusCode, headers: res.headers, body: res.body, origin: origin.url, durationMs: performance.now() - started };
+    }, handler);
+  });
 }
 
 export function closeOrigins(origins: Iterable<Origin>): Promise<void> {

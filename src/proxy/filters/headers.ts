@@ -1,5 +1,8 @@
 // Header rewriting at the two hops: client → origin (request) and origin → client (response).
 // RFC 9110 §7.6.1: hop-by-hop fields, and every field named in Connection, end at a proxy.
+import { util } from 'undici';
+
+const headerNameToString = util.headerNameToString;
 
 /** Fields that describe one connection, never the message (RFC 9110 §7.6.1, RFC 9113 §8.2.2). */
 export const HOP_BY_HOP = new Set([
@@ -16,6 +19,8 @@ type OutHeaders = Record<string, string | string[]>;
 /** Names listed in Connection (comma separated tokens, lower-cased). */
 export function connectionTokens(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
+  // The usual values name nothing beyond the hop-by-hop fields themselves.
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Upgrade' || value === 'upgrade') return [value.toLowerCase()];
   const joined = Array.isArray(value) ? value.join(',') : value;
   const out: string[] = [];
   for (const t of joined.split(',')) {
@@ -63,7 +68,7 @@ export function upstreamRequestHeaders(inHeaders: InHeaders, info: ForwardInfo):
     if (name === 'host') continue;
     out[name] = value;
   }
-  for (const n of drop) delete out[n];
+  for (const n of drop) if (out[n] !== undefined) delete out[n];
   // TE: trailers is the one TE value a proxy may pass on (RFC 9110 §10.1.4); undici does not need it.
   out['host'] = info.upstreamHost;
   const ip = plainIp(info.clientIp);
@@ -90,10 +95,47 @@ export function downstreamResponseHeaders(inHeaders: InHeaders, name: string): O
     if (value === undefined || HOP_BY_HOP.has(n)) continue;
     out[n] = value;
   }
-  for (const n of drop) delete out[n];
+  for (const n of drop) if (out[n] !== undefined) delete out[n];
   const prevVia = inHeaders['via'];
   const via = `1.1 ${name}`;
   out['via'] = prevVia ? `${Array.isArray(prevVia) ? prevVia.join(', ') : prevVia}, ${via}` : via;
+  return out;
+}
+
+/**
+ * downstreamResponseHeaders() straight from undici's raw header lines, in one pass: names
+ * lower-cased (undici's table of common names), a repeated field an array, hop-by-hop and
+ * Connection-named fields dropped, Via appended. The origin's fields are read once and
+ * copied once, rather than parsed into one map and then filtered into another.
+ */
+export function responseHeadersFromRaw(raw: readonly Buffer[], name: string): OutHeaders {
+  const out: OutHeaders = {};
+  let connection: string | undefined;
+  let prevVia: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = headerNameToString(raw[i]!);
+    const v = raw[i + 1]!.toString('latin1');
+    if (HOP_BY_HOP.has(n)) {
+      if (n === 'connection') connection = connection === undefined ? v : `${connection}, ${v}`;
+      continue;
+    }
+    if (n === 'via') {
+      prevVia = prevVia === undefined ? v : `${prevVia}, ${v}`;
+      continue;
+    }
+    const prev = out[n];
+    if (prev === undefined || !Object.hasOwn(out, n)) {
+      if (n === '__proto__') Object.defineProperty(out, n, { value: v, enumerable: true, configurable: true, writable: true });
+      else out[n] = v;
+    } else if (typeof prev === 'string') {
+      out[n] = [prev, v];
+    } else {
+      prev.push(v);
+    }
+  }
+  if (connection !== undefined) for (const t of connectionTokens(connection)) if (Object.hasOwn(out, t)) delete out[t];
+  const via = `1.1 ${name}`;
+  out['via'] = prevVia === undefined ? via : `${prevVia}, ${via}`;
   return out;
 }
 
