@@ -180,8 +180,12 @@ const thresholds = z.strictObject({
  */
 export const admissionSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** The queueing delay a busy connection's request may see: capacity = targetDelay / CPU per request. */
-  targetDelay: duration.default(25),
+  /**
+   * The queueing delay a busy connection's request may see: capacity = targetDelay / CPU
+   * per request. Generous on purpose: a client waiting 100 ms is better served than one
+   * turned away, and moving load to other nodes is the route's job (reported overloaded).
+   */
+  targetDelay: duration.default(100),
   /** Event-loop utilisation at which the worker counts as saturated. */
   saturation: z.number().gt(0).max(1).default(0.9),
   minConnections: z.number().int().min(1).default(32),
