@@ -106,7 +106,7 @@ export class EdgeServer {
     const since = this.#busySince;
     this.#busySince = performance.now();
     let n = 0;
-    for (const s of this.#sockets) if ((s[LAST_REQUEST] ?? -1) >= since || (s[ACTIVE] ?? 0) > 0) n++;
+    for (const s of this.#sockets) if (lastRequest(s) >= since || (s[ACTIVE] ?? 0) > 0) n++;
     return n;
   }
 
@@ -196,10 +196,14 @@ export class EdgeServer {
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#requests++;
-      // On h2, req.socket is a proxy that forwards property writes to the TLS socket.
-      (req.socket as TrackedSocket)[LAST_REQUEST] = performance.now();
-      if (req.httpVersionMajor !== 2) {
+      if (req.httpVersionMajor === 2) {
+        // On the session, not through req.socket: that is a proxy, and a write through it
+        // costs a trap per request.
+        const session = (req as unknown as Http2ServerRequest).stream.session as (ServerHttp2Session & { [LAST_REQUEST]?: number }) | undefined;
+        if (session) session[LAST_REQUEST] = performance.now();
+      } else {
         const socket = req.socket as TrackedSocket;
+        socket[LAST_REQUEST] = performance.now();
         socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
         if (socket[SHED]) res.shouldKeepAlive = false;
         res.once('close', () => {
@@ -315,7 +319,7 @@ export class EdgeServer {
     const recent = performance.now() - 1000;
     for (const socket of newestFirst) {
       if (n <= 0) break;
-      if (socket[SHED] || (socket[LAST_REQUEST] ?? -1) < recent) continue;
+      if (socket[SHED] || lastRequest(socket) < recent) continue;
       socket[SHED] = true;
       this.#shedOpen++;
       n--;
@@ -396,6 +400,12 @@ export class EdgeServer {
  */
 function timeoutCheckInterval(cfg: Readonly<Config>): number {
   return Math.max(100, Math.min(1000, Math.floor(Math.min(cfg.limits.headersTimeout, cfg.limits.requestTimeout) / 2)));
+}
+
+/** performance.now() of a connection's latest request (h1 on the socket, h2 on its session); -1 if none. */
+function lastRequest(socket: TrackedSocket): number {
+  const session = socket[SESSION] as (ServerHttp2Session & { [LAST_REQUEST]?: number }) | undefined;
+  return (session ? session[LAST_REQUEST] : socket[LAST_REQUEST]) ?? -1;
 }
 
 function closeSession(session: Http2Session): void {
