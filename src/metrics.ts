@@ -147,7 +147,3 @@ export function supervisorMetrics(reg = new Registry()): { registry: Registry; m
 export function sidecarMetrics(reg = new Registry()): { registry: Registry; metrics: SidecarMetrics } {
   return { registry: reg, metrics: createSidecarMetrics(reg) };
 }
-
-export function statusClass(status: number): StatusClass {
-  return status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
-}

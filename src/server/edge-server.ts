@@ -32,10 +32,11 @@ const SHED = Symbol('anyedge.shed');
 const SESSION = Symbol('anyedge.session');
 /** On an admitted TCP socket: call when the TLS socket wrapped around it is secure. */
 const HANDSHAKE_DONE = Symbol('anyedge.handshakeDone');
-/** performance.now() of its latest request. */
-const LAST_REQUEST = Symbol('anyedge.lastRequest');
+/** The busy interval (EdgeServer's #epoch) of its latest request; on the session for h2. */
+const REQUEST_EPOCH = Symbol('anyedge.requestEpoch');
+type EpochSession = ServerHttp2Session & { [REQUEST_EPOCH]?: number };
 type TrackedSocket = (Socket | TLSSocket) & {
-  [ACTIVE]?: number; [IDLE_SINCE]?: number; [SHED]?: boolean; [SESSION]?: ServerHttp2Session; [HANDSHAKE_DONE]?: () => void; [LAST_REQUEST]?: number;
+  [ACTIVE]?: number; [IDLE_SINCE]?: number; [SHED]?: boolean; [SESSION]?: ServerHttp2Session; [HANDSHAKE_DONE]?: () => void; [REQUEST_EPOCH]?: number;
 };
 
 export interface EdgeServerDeps {
@@ -64,7 +65,8 @@ export class EdgeServer {
   #handshaking = 0;
   /** Requests received (h1 and h2), for admission's CPU-per-request. */
   #requests = 0;
-  #busySince = 0;
+  /** Numbers the intervals between busyConnections() calls; requests carry the current one. */
+  #epoch = 0;
 
   constructor(deps: EdgeServerDeps) {
     this.#deps = deps;
@@ -103,10 +105,9 @@ export class EdgeServer {
 
   /** Connections with a request since the previous call, or with one in progress (h1). */
   busyConnections(): number {
-    const since = this.#busySince;
-    this.#busySince = performance.now();
+    const epoch = this.#epoch++;
     let n = 0;
-    for (const s of this.#sockets) if (lastRequest(s) >= since || (s[ACTIVE] ?? 0) > 0) n++;
+    for (const s of this.#sockets) if (isBusy(s, epoch)) n++;
     return n;
   }
 
@@ -199,11 +200,11 @@ export class EdgeServer {
       if (req.httpVersionMajor === 2) {
         // On the session, not through req.socket: that is a proxy, and a write through it
         // costs a trap per request.
-        const session = (req as unknown as Http2ServerRequest).stream.session as (ServerHttp2Session & { [LAST_REQUEST]?: number }) | undefined;
-        if (session) session[LAST_REQUEST] = performance.now();
+        const session = (req as unknown as Http2ServerRequest).stream.session as EpochSession | undefined;
+        if (session) session[REQUEST_EPOCH] = this.#epoch;
       } else {
         const socket = req.socket as TrackedSocket;
-        socket[LAST_REQUEST] = performance.now();
+        socket[REQUEST_EPOCH] = this.#epoch;
         socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
         if (socket[SHED]) res.shouldKeepAlive = false;
         res.once('close', () => {
@@ -309,17 +310,17 @@ export class EdgeServer {
 
   /**
    * Tell `excess` more busy connections (newest first; already told ones count) to go: h1
-   * ones close after their next response, h2 ones get GOAWAY. Idle ones (no request for a
-   * second) are left alone: they cost no CPU.
+   * ones close after their next response, h2 ones get GOAWAY. Idle ones (no request in the
+   * interval busyConnections() last counted) are left alone: they cost no CPU.
    */
   #shedExcess(excess: number): void {
     let n = excess - this.#shedOpen;
     if (n <= 0) return;
     const newestFirst = [...this.#sockets].reverse();
-    const recent = performance.now() - 1000;
+    const counted = this.#epoch - 1;
     for (const socket of newestFirst) {
       if (n <= 0) break;
-      if (socket[SHED] || lastRequest(socket) < recent) continue;
+      if (socket[SHED] || !isBusy(socket, counted)) continue;
       socket[SHED] = true;
       this.#shedOpen++;
       n--;
@@ -402,10 +403,10 @@ function timeoutCheckInterval(cfg: Readonly<Config>): number {
   return Math.max(100, Math.min(1000, Math.floor(Math.min(cfg.limits.headersTimeout, cfg.limits.requestTimeout) / 2)));
 }
 
-/** performance.now() of a connection's latest request (h1 on the socket, h2 on its session); -1 if none. */
-function lastRequest(socket: TrackedSocket): number {
-  const session = socket[SESSION] as (ServerHttp2Session & { [LAST_REQUEST]?: number }) | undefined;
-  return (session ? session[LAST_REQUEST] : socket[LAST_REQUEST]) ?? -1;
+/** A request in interval `epoch` (h1 on the socket, h2 on its session), or an h1 request in progress. */
+function isBusy(socket: TrackedSocket, epoch: number): boolean {
+  const session = socket[SESSION] as EpochSession | undefined;
+  return (session ? session[REQUEST_EPOCH] : socket[REQUEST_EPOCH]) === epoch || (socket[ACTIVE] ?? 0) > 0;
 }
 
 function closeSession(session: Http2Session): void {

@@ -86,25 +86,9 @@ export function upstreamRequestHeaders(inHeaders: InHeaders, info: ForwardInfo):
   return out;
 }
 
-/** Response headers from the origin, made safe to send to the client on h1 or h2. */
-export function downstreamResponseHeaders(inHeaders: InHeaders, name: string): OutHeaders {
-  const drop = connectionTokens(inHeaders['connection']);
-  const out: OutHeaders = {};
-  for (const n in inHeaders) {
-    const value = inHeaders[n];
-    if (value === undefined || HOP_BY_HOP.has(n)) continue;
-    out[n] = value;
-  }
-  for (const n of drop) if (out[n] !== undefined) delete out[n];
-  const prevVia = inHeaders['via'];
-  const via = `1.1 ${name}`;
-  out['via'] = prevVia ? `${Array.isArray(prevVia) ? prevVia.join(', ') : prevVia}, ${via}` : via;
-  return out;
-}
-
 /**
- * downstreamResponseHeaders() straight from undici's raw header lines, in one pass: names
- * lower-cased (undici's table of common names), a repeated field an array, hop-by-hop and
+ * Response headers from the origin, made safe to send to the client on h1 or h2, straight
+ * from undici's raw header lines in one pass: names lower-cased (undici's table of common names), a repeated field an array, hop-by-hop and
  * Connection-named fields dropped, Via appended. The origin's fields are read once and
  * copied once, rather than parsed into one map and then filtered into another.
  */
