@@ -6,7 +6,10 @@ import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createRuntime, type Runtime } from '../../src/server/runtime.js';
+import type { Agent } from 'undici';
 import { createTestPki, type TestPki } from './certs.js';
+import { testAgent } from './clients.js';
+import { startOrigin, type TestOrigin } from './origin.js';
 
 export interface TestEdge {
   runtime: Runtime;
@@ -47,5 +50,31 @@ export async function startEdge(input: ConfigInput & Record<string, unknown>, op
     runtime, port, pki, logs,
     url: `${l!.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     close: async () => { await runtime.close(2000); },
+  };
+}
+
+export interface ProxiedEdge {
+  origin: TestOrigin;
+  edge: TestEdge;
+  /** HTTP/1.1 undici agent trusting the edge's CA. */
+  agent: Agent;
+  close(): Promise<void>;
+}
+
+/**
+ * A test origin and an edge in front of it, for tests of the forwarding path: cache and
+ * overload manager off unless `input` turns them on; `input` gets the origin's URL.
+ */
+export async function startProxiedEdge(input: (originUrl: string) => ConfigInput & Record<string, unknown>): Promise<ProxiedEdge> {
+  const origin = await startOrigin();
+  const edge = await startEdge({ cache: { enabled: false }, overload: { enabled: false }, ...input(origin.url) });
+  const agent = testAgent(edge.pki.caFile);
+  return {
+    origin, edge, agent,
+    close: async () => {
+      await agent.close();
+      await edge.close();
+      await origin.close();
+    },
   };
 }

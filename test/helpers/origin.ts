@@ -19,6 +19,8 @@ export interface TestOrigin {
   handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
   /** Set to stream: the handler receives the request before its body is read. */
   streaming: boolean;
+  /** Forgets what it saw and goes back to the echo handler, buffering (between tests). */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,22 @@ export function echoHandler(req: IncomingMessage, res: ServerResponse, body: Buf
   const text = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * Makes the origin take requests as they stream in and drop their bodies; the returned
+ * function says how the latest upload ended for the origin: 'complete', 'aborted' (the
+ * edge cut it), or undefined while it is still open.
+ */
+export function watchUploads(origin: TestOrigin): () => 'complete' | 'aborted' | undefined {
+  let saw: 'complete' | 'aborted' | undefined;
+  origin.streaming = true;
+  origin.handler = (req) => {
+    req.resume();
+    req.on('close', () => { saw = req.complete ? 'complete' : 'aborted'; });
+    req.on('error', () => undefined);
+  };
+  return () => saw;
 }
 
 export async function startOrigin(): Promise<TestOrigin> {
@@ -37,6 +55,11 @@ export async function startOrigin(): Promise<TestOrigin> {
     seen: [],
     handler: echoHandler,
     streaming: false,
+    reset: () => {
+      origin.seen.length = 0;
+      origin.handler = echoHandler;
+      origin.streaming = false;
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => origin.server.close(() => r()));

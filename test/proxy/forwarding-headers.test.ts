@@ -3,34 +3,27 @@
 // request id, Host, and hop-by-hop fields stopped at the edge in both directions.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { get, h2Request, h2Session, rawExchange, testAgent } from '../helpers/clients.js';
-import { startEdge, type TestEdge } from '../helpers/edge.js';
-import { echoHandler, startOrigin, type SeenRequest, type TestOrigin } from '../helpers/origin.js';
+import { startEdge, startProxiedEdge, type ProxiedEdge, type TestEdge } from '../helpers/edge.js';
+import type { SeenRequest, TestOrigin } from '../helpers/origin.js';
 import type { Agent } from 'undici';
 
 let origin: TestOrigin;
 let edge: TestEdge;
 let agent: Agent;
+let proxied: ProxiedEdge | undefined;
 
 beforeAll(async () => {
-  origin = await startOrigin();
-  edge = await startEdge({
-    hosts: [{ names: ['localhost', 'www.example.test'], origins: [origin.url] }],
-    cache: { enabled: false },
-    overload: { enabled: false },
-  });
-  agent = testAgent(edge.pki.caFile);
+  proxied = await startProxiedEdge((url) => ({
+    hosts: [{ names: ['localhost', 'www.example.test'], origins: [url] }],
+  }));
+  ({ origin, edge, agent } = proxied);
 });
 
 afterAll(async () => {
-  await agent?.close();
-  await edge?.close();
-  await origin?.close();
+  await proxied?.close();
 });
 
-afterEach(() => {
-  origin.seen.length = 0;
-  origin.handler = echoHandler;
-});
+afterEach(() => origin.reset());
 
 function only(): SeenRequest {
   expect(origin.seen).toHaveLength(1);

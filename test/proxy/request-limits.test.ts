@@ -4,40 +4,32 @@
 // absolute-form targets (served host: forwarded; foreign host: 421 — never an open proxy).
 import { request, type Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { h2Request, h2Session, rawExchange, testAgent, waitFor } from '../helpers/clients.js';
-import { startEdge, type TestEdge } from '../helpers/edge.js';
-import { echoHandler, startOrigin, type TestOrigin } from '../helpers/origin.js';
+import { h2Request, h2Session, rawExchange, waitFor } from '../helpers/clients.js';
+import { startEdge, startProxiedEdge, type ProxiedEdge, type TestEdge } from '../helpers/edge.js';
+import { watchUploads, type TestOrigin } from '../helpers/origin.js';
 
 let origin: TestOrigin;
 let edge: TestEdge;
 let agent: Agent;
+let proxied: ProxiedEdge | undefined;
 
 const MAX_HEADER = 4096;
 const MAX_BODY = 64 * 1024;
 
 beforeAll(async () => {
-  origin = await startOrigin();
-  edge = await startEdge({
-    hosts: [{ names: ['localhost', 'served.test'], origins: [origin.url] }],
+  proxied = await startProxiedEdge((url) => ({
+    hosts: [{ names: ['localhost', 'served.test'], origins: [url] }],
     limits: { maxHeaderSize: MAX_HEADER, maxBodySize: MAX_BODY },
-    cache: { enabled: false },
-    overload: { enabled: false },
     origin: { healthCheck: { path: '' } },
-  });
-  agent = testAgent(edge.pki.caFile);
+  }));
+  ({ origin, edge, agent } = proxied);
 });
 
 afterAll(async () => {
-  await agent?.close();
-  await edge?.close();
-  await origin?.close();
+  await proxied?.close();
 });
 
-afterEach(() => {
-  origin.seen.length = 0;
-  origin.handler = echoHandler;
-  origin.streaming = false;
-});
+afterEach(() => origin.reset());
 
 const raw = (text: string) => rawExchange(edge.port, edge.pki.caFile, text);
 
@@ -127,20 +119,14 @@ describe('413 for oversized bodies', () => {
   });
 
   it('HTTP/1.1: a chunked body that grows past the limit is cut: 413, and the origin never gets it whole', async () => {
-    let originSaw: 'complete' | 'aborted' | undefined;
-    origin.streaming = true;
-    origin.handler = (req) => {
-      req.resume();
-      req.on('close', () => { originSaw = req.complete ? 'complete' : 'aborted'; });
-      req.on('error', () => undefined);
-    };
+    const originSaw = watchUploads(origin);
     const chunk = 'y'.repeat(16 * 1024);
     const chunks = Array.from({ length: 8 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
     const r = await raw(`POST /chunked HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`);
     expect(r.status).toBe(413);
     expect(r.text).toContain(`exceeds the limit of ${MAX_BODY} bytes`);
-    await waitFor(() => originSaw !== undefined, 'the origin to see the request end');
-    expect(originSaw).toBe('aborted');
+    await waitFor(() => originSaw() !== undefined, 'the origin to see the request end');
+    expect(originSaw()).toBe('aborted');
   });
 
   it('h2: a body without content-length that grows past the limit answers 413', async () => {

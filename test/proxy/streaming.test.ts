@@ -7,9 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import type { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { h2Session, testAgent } from '../helpers/clients.js';
-import { startEdge, type TestEdge } from '../helpers/edge.js';
-import { echoHandler, startOrigin, type TestOrigin } from '../helpers/origin.js';
+import { h2Session } from '../helpers/clients.js';
+import { startProxiedEdge, type ProxiedEdge, type TestEdge } from '../helpers/edge.js';
+import type { TestOrigin } from '../helpers/origin.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 64 * MiB;
@@ -33,30 +33,23 @@ class Generated extends Readable {
 let origin: TestOrigin;
 let edge: TestEdge;
 let agent: Agent;
+let proxied: ProxiedEdge | undefined;
 
 beforeAll(async () => {
-  origin = await startOrigin();
-  edge = await startEdge({
-    hosts: [{ names: ['localhost'], origins: [origin.url] }],
+  proxied = await startProxiedEdge((url) => ({
+    hosts: [{ names: ['localhost'], origins: [url] }],
     limits: { maxBodySize: '128mb' },
-    cache: { enabled: false },
     // Big transfers load a 2-core machine; shedding is tested elsewhere.
     overload: { enabled: false },
-  });
-  agent = testAgent(edge.pki.caFile);
+  }));
+  ({ origin, edge, agent } = proxied);
 });
 
 afterAll(async () => {
-  await agent?.close();
-  await edge?.close();
-  await origin?.close();
+  await proxied?.close();
 });
 
-afterEach(() => {
-  origin.seen.length = 0;
-  origin.streaming = false;
-  origin.handler = echoHandler;
-});
+afterEach(() => origin.reset());
 
 interface Received { bytes: number; sha: string; producedAtFirstByte: number }
 

@@ -3,33 +3,27 @@
 // time, and closes idle keep-alive connections after limits.keepAliveTimeout.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange, tlsSocket, waitFor } from '../helpers/clients.js';
-import { startEdge, type TestEdge } from '../helpers/edge.js';
-import { echoHandler, startOrigin, type TestOrigin } from '../helpers/origin.js';
+import { startProxiedEdge, type ProxiedEdge, type TestEdge } from '../helpers/edge.js';
+import { watchUploads, type TestOrigin } from '../helpers/origin.js';
 
 let origin: TestOrigin;
 let edge: TestEdge;
+let proxied: ProxiedEdge | undefined;
 
 beforeAll(async () => {
-  origin = await startOrigin();
-  edge = await startEdge({
-    hosts: [{ names: ['localhost'], origins: [origin.url] }],
+  proxied = await startProxiedEdge((url) => ({
+    hosts: [{ names: ['localhost'], origins: [url] }],
     limits: { headersTimeout: '500ms', requestTimeout: '1500ms', keepAliveTimeout: '1s' },
-    cache: { enabled: false },
-    overload: { enabled: false },
     origin: { healthCheck: { path: '' } },
-  });
+  }));
+  ({ origin, edge } = proxied);
 });
 
 afterAll(async () => {
-  await edge?.close();
-  await origin?.close();
+  await proxied?.close();
 });
 
-afterEach(() => {
-  origin.seen.length = 0;
-  origin.handler = echoHandler;
-  origin.streaming = false;
-});
+afterEach(() => origin.reset());
 
 describe('timeouts for slow requests', () => {
   it('answers 408 and closes when the headers do not arrive within limits.headersTimeout', async () => {
@@ -64,18 +58,12 @@ describe('timeouts for slow requests', () => {
   });
 
   it('answers 408 when the body does not arrive within limits.requestTimeout, and the origin sees the request cut', async () => {
-    let originSaw: 'complete' | 'aborted' | undefined;
-    origin.streaming = true;
-    origin.handler = (req) => {
-      req.resume();
-      req.on('close', () => { originSaw = req.complete ? 'complete' : 'aborted'; });
-      req.on('error', () => undefined);
-    };
+    const originSaw = watchUploads(origin);
     const r = await rawExchange(edge.port, edge.pki.caFile, 'POST /slow-body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nonly part of it', 20_000);
     expect(r.status).toBe(408);
     expect(r.closed).toBe(true);
-    await waitFor(() => originSaw !== undefined, 'the origin to see the request end');
-    expect(originSaw).toBe('aborted');
+    await waitFor(() => originSaw() !== undefined, 'the origin to see the request end');
+    expect(originSaw()).toBe('aborted');
     await waitFor(() => edge.runtime.pipeline.inflight === 0, 'no request in flight');
   });
 });

@@ -3,36 +3,29 @@
 // the first — reaches the origin. Valid-but-unusual framings are accepted and re-framed for
 // the origin, so the edge and the origin can never disagree on where a request ends.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { get, rawExchange, testAgent, tlsSocket, waitFor } from '../helpers/clients.js';
-import { startEdge, type TestEdge } from '../helpers/edge.js';
-import { echoHandler, startOrigin, type TestOrigin } from '../helpers/origin.js';
+import { get, rawExchange, tlsSocket, waitFor } from '../helpers/clients.js';
+import { startProxiedEdge, type ProxiedEdge, type TestEdge } from '../helpers/edge.js';
+import type { TestOrigin } from '../helpers/origin.js';
 import type { Agent } from 'undici';
 
 let origin: TestOrigin;
 let edge: TestEdge;
 let agent: Agent;
+let proxied: ProxiedEdge | undefined;
 
 beforeAll(async () => {
-  origin = await startOrigin();
-  edge = await startEdge({
-    hosts: [{ names: ['localhost'], origins: [origin.url] }],
-    cache: { enabled: false },
-    overload: { enabled: false },
+  proxied = await startProxiedEdge((url) => ({
+    hosts: [{ names: ['localhost'], origins: [url] }],
     origin: { healthCheck: { path: '' } },
-  });
-  agent = testAgent(edge.pki.caFile);
+  }));
+  ({ origin, edge, agent } = proxied);
 });
 
 afterAll(async () => {
-  await agent?.close();
-  await edge?.close();
-  await origin?.close();
+  await proxied?.close();
 });
 
-afterEach(() => {
-  origin.seen.length = 0;
-  origin.handler = echoHandler;
-});
+afterEach(() => origin.reset());
 
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n';
 
