@@ -428,6 +428,43 @@ describe('StaticSite: memory and revalidation against disk', () => {
   });
 });
 
+describe('StaticSite: repeated plain GETs (the answer reused until the next disk check)', () => {
+  it('still answers conditional, ranged, encoded and HEAD requests for the same file on their own terms', async () => {
+    const plain = await get('/app.3f9a1c2b.js');
+    await get('/app.3f9a1c2b.js');
+    expect((await get('/app.3f9a1c2b.js', { 'if-none-match': String(plain.headers.etag) })).status).toBe(304);
+    const ranged = await get('/app.3f9a1c2b.js', { range: 'bytes=0-6' });
+    expect([ranged.status, ranged.body?.toString()]).toEqual([206, 'console']);
+    const br = await get('/app.3f9a1c2b.js', { 'accept-encoding': 'br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(br.body!).toString()).toBe(APP_JS);
+    expect((await get('/app.3f9a1c2b.js', { 'accept-encoding': 'gzip' })).headers['content-encoding']).toBe('gzip');
+    const again = await get('/app.3f9a1c2b.js');
+    expect(again.headers['content-encoding']).toBeUndefined();
+    expect(again.body?.toString()).toBe(APP_JS);
+    expect((await get('/app.3f9a1c2b.js', {}, 'HEAD')).body).toBeNull();
+  });
+
+  it('gives every answer its own header map: fields the caller adds to one never reach the next', async () => {
+    const first = await get('/style.css');
+    first.headers['x-request-id'] = 'first';
+    first.headers['connection'] = 'close';
+    const second = await get('/style.css');
+    expect(second.headers['x-request-id']).toBeUndefined();
+    expect(second.headers['connection']).toBeUndefined();
+    expect(second.headers).toEqual({ ...first.headers, 'x-request-id': undefined, connection: undefined });
+  });
+
+  it('stops answering for a deleted file at the next disk check', async () => {
+    await get('/style.css');
+    await unlink(join(root, 'style.css'));
+    clock += 999;
+    expect((await get('/style.css')).body?.toString()).toBe(STYLE);
+    clock += 1;
+    expect(await site.handle(req('/style.css'))).toBeUndefined();
+  });
+});
+
 describe('StaticSite: races with the disk', () => {
   it('treats a file deleted after its stat as absent, not as an error', async () => {
     // A store that keeps nothing, so the GET must read the disk.
