@@ -29,7 +29,7 @@ for _ in $(seq "$rounds"); do
     done
     [ -n "$worker" ] || { echo "cpu-ab: $build did not start" >&2; exit 1; }
     c0=$(awk '{print $14+$15}' "/proc/$worker/stat")
-    res=$(taskset -c 1 timeout 60 wrk -t1 -c"$conns" -d"$duration" "$url")
+    res=$(taskset -c 1 timeout 60 wrk -t1 -c"$conns" -d"$duration" ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "$url")
     c1=$(awk '{print $14+$15}' "/proc/$worker/stat")
     n=$(awk '/requests in/{print $1}' <<<"$res")
     rps=$(awk '/Requests\/sec/{print int($2)}' <<<"$res")

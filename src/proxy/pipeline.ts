@@ -108,7 +108,7 @@ export class Pipeline {
     const vhost = this.#deps.router.match(ctx.host);
     if (!vhost) throw new AnyedgeError('MISDIRECTED', `host "${ctx.host}" is not served here`);
     // 2 static
-    if (vhost.static) {
+    if (vhost.static?.covers(ctx.target)) {
       const file = await vhost.static.handle({ method: ctx.method, target: ctx.target, headers: ctx.req.headers });
       if (file) {
         ctx.cache = `${this.#name}; hit; detail=static`;

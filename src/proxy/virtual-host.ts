@@ -7,6 +7,8 @@ import type { OriginGroup } from '../upstream/origin-pool.js';
 type Headers = Record<string, string | string[] | undefined>;
 
 export interface StaticFiles {
+  /** false when handle() would surely answer undefined (the target is not under the prefix): lets the pipeline skip it. */
+  covers(target: string): boolean;
   /** undefined: not a static path here (the pipeline goes on to the origin). */
   handle(req: { method: string; target: string; headers: Headers }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer | null } | undefined>;
 }

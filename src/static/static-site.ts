@@ -120,6 +120,14 @@ export class StaticSite {
     this.#now = opts.now ?? Date.now;
   }
 
+  /** Whether the target lies under the prefix: only then can handle() answer. */
+  covers(target: string): boolean {
+    const prefix = this.#prefix;
+    if (prefix === '/' || !target.startsWith(prefix)) return prefix === '/';
+    const next = target.charCodeAt(prefix.length);
+    return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
+  }
+
   /** undefined when the target is not under cfg.prefix or the file does not exist (the pipeline then goes to the origin, or 404s when the host has no origin). */
   handle(req: StaticRequest): Promise<StaticResponse | undefined> {
     // Most requests for a busy file are plain GETs: answered from the last full answer,

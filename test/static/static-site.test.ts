@@ -178,6 +178,18 @@ describe('StaticSite: serving files', () => {
     expect(await site.handle(req('/staticstyle.css'))).toBeUndefined();
   });
 
+  it('says which targets it covers, so the pipeline can skip it for every other one', async () => {
+    site = makeSite({ prefix: '/static/' });
+    const targets = ['/static/style.css', '/static/', '/static', '/static?x=1', '/static/%2e%2e/x', '/style.css', '/staticstyle.css', '/stat', '*', 'http://h/static/style.css'];
+    for (const t of targets) {
+      const answered = (await site.handle(req(t))) !== undefined;
+      // covers() may say yes to a target handle() then passes on, never no to one it answers.
+      if (answered) expect(site.covers(t), t).toBe(true);
+    }
+    expect(targets.filter((t) => site.covers(t))).toEqual(['/static/style.css', '/static/', '/static', '/static?x=1', '/static/%2e%2e/x']);
+    expect(makeSite({ prefix: '/' }).covers('/anything')).toBe(true);
+  });
+
   it('returns undefined for files that do not exist', async () => {
     for (const t of ['/nope.css', '/docs/nope.html', '/emptydir/', '/style.css/', '/nope/', '/style.css.br']) {
       expect(await site.handle(req(t))).toBeUndefined();
