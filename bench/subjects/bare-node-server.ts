@@ -24,7 +24,11 @@ function handler(req: IncomingMessage | Http2ServerRequest, res: ServerResponse 
     res.end();
     return;
   }
-  res.writeHead(200, { ...CACHEABLE_HEADERS, 'content-length': size });
+  // A literal that starts with a field of its own, not { ...CACHEABLE_HEADERS, … }: on Node 20
+  // the spread-first copy made this server ~20 % slower (30 vs 24 µs per 1 KiB response with
+  // wrk; bench/results/optimisations). This subject is the runtime's ceiling, so it gets the
+  // faster form.
+  res.writeHead(200, { 'content-length': size, ...CACHEABLE_HEADERS });
   res.end(body(size));
 }
 
