@@ -23,6 +23,24 @@ describe('readBody', () => {
     failing.destroy(new Error('socket hang up'));
     await expect(p).rejects.toMatchObject({ code: 'AE_UPSTREAM_RESET', source: 'upstream' });
   });
+
+  test('a body closed before its end (destroyed without an error) is a reset, not a short object', async () => {
+    const cut = new PassThrough();
+    const p = readBody(cut, 100);
+    cut.write('ab');
+    cut.destroy();
+    await expect(p).rejects.toMatchObject({ code: 'AE_UPSTREAM_RESET', message: expect.stringMatching(/premature close/i) });
+  });
+
+  test('an error after the body was read whole is not left unhandled', async () => {
+    const late = new PassThrough();
+    const p = readBody(late, 100);
+    late.end('abc');
+    expect((await p).toString()).toBe('abc');
+    late.destroy(new Error('aborted after the end'));
+    await new Promise((r) => setImmediate(r));
+    expect(late.destroyed).toBe(true);
+  });
 });
 
 describe('captureBody', () => {
