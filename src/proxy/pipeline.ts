@@ -98,7 +98,8 @@ export class Pipeline {
     this.#inflight++;
     // 'close' comes once per response: no once() wrapper needed.
     res.on('close', () => this.#finish(ctx));
-    if (h2) stopUnreadUpload(res as Http2ServerResponse);
+    // A request whose HEADERS ended the stream (every GET from a browser) has no upload to stop.
+    if (h2 && !(req as Http2ServerRequest).stream.endAfterHeaders) stopUnreadUpload(res as Http2ServerResponse);
     this.#process(ctx).catch((err: unknown) => failToProxy(ctx, err));
   };
 
