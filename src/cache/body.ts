@@ -12,6 +12,15 @@ export function bodyError(err: unknown): AnyedgeError {
 /** Reads a body whole. More than `max` bytes → an error: the origin sent more than it announced. */
 export async function readBody(body: Readable | null, max: number): Promise<Buffer> {
   if (body === null) return Buffer.alloc(0);
+  // An origin body (src/upstream/origin-pool.ts) can hand over its bytes without streaming them.
+  const whole = body as Readable & { collect?: (max: number) => Promise<Buffer> };
+  if (typeof whole.collect === 'function') {
+    try {
+      return await whole.collect(max);
+    } catch (err) {
+      throw bodyError(err);
+    }
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   try {

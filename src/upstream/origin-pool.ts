@@ -128,15 +128,69 @@ export class OriginGroup {
  */
 class UpstreamBody extends Readable {
   readonly #abort: () => void;
+  /** Set by collect(): the rest of the body goes here instead of through the stream. */
+  #whole: { chunks: Buffer[]; size: number; max: number; resolve: (b: Buffer) => void; reject: (err: Error) => void } | undefined;
+  /** The origin has sent the whole body (the exchange's onComplete). */
+  complete = false;
 
   constructor(resume: () => void, abort: () => void) {
     super({ autoDestroy: true, read: resume, highWaterMark: 64 * 1024 });
     this.#abort = abort;
   }
 
+  get collecting(): boolean {
+    return this.#whole !== undefined;
+  }
+
+  /**
+   * The whole body as one Buffer, for a consumer that wants nothing else (the cache reading
+   * a small object): what the stream already holds, then every later chunk straight from
+   * the exchange, without the stream's per-chunk machinery. More than `max` bytes rejects
+   * and aborts the exchange. The stream must not have been read in any other way.
+   */
+  collect(max: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      if (this.destroyed) { reject(this.errored ?? new errors.RequestAbortedError()); return; }
+      const whole = { chunks: [] as Buffer[], size: 0, max, resolve, reject };
+      this.#whole = whole;
+      // Failures reach the caller through the promise; the stream's own 'error' has no reader.
+      this.on('error', ignoreError);
+      for (let c = this.read() as Buffer | null; c !== null; c = this.read() as Buffer | null) if (!this.addWhole(c)) return;
+      if (this.complete) this.finishWhole();
+    });
+  }
+
+  /** A chunk for collect(); false once the body went over its limit (the exchange is then aborted). */
+  addWhole(chunk: Buffer): boolean {
+    const whole = this.#whole!;
+    whole.size += chunk.length;
+    if (whole.size > whole.max) {
+      this.#whole = undefined;
+      whole.reject(new AnyedgeError('UPSTREAM_PROTOCOL', `origin sent more than the ${whole.max} bytes it announced`));
+      this.destroy();
+      return false;
+    }
+    whole.chunks.push(chunk);
+    return true;
+  }
+
+  /** The body ended: collect() resolves, and the stream ends too (so it closes, not aborts). */
+  finishWhole(): void {
+    const whole = this.#whole;
+    if (whole === undefined) return;
+    this.#whole = undefined;
+    whole.resolve(whole.chunks.length === 1 ? whole.chunks[0]! : Buffer.concat(whole.chunks, whole.size));
+    this.resume();
+  }
+
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     let e = err;
     if (!e && !this.readableEnded) e = new errors.RequestAbortedError();
+    const whole = this.#whole;
+    if (whole !== undefined) {
+      this.#whole = undefined;
+      whole.reject(e ?? new errors.RequestAbortedError());
+    }
     if (e) this.#abort();
     // Destroyed before anyone listens (the origin failed in the tick its headers arrived):
     // the error waits a turn so the consumer can attach its listener, as undici does.
@@ -146,6 +200,8 @@ class UpstreamBody extends Readable {
 }
 
 type AbortFn = (err?: Error) => void;
+
+function ignoreError(): void { /* see UpstreamBody.collect */ }
 
 /**
  * One origin exchange on undici's dispatch API (what its request() is built on, minus an
@@ -214,11 +270,17 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    return this.#body!.push(chunk);
+    const body = this.#body!;
+    if (body.collecting) return body.addWhole(chunk);
+    return body.push(chunk);
   }
 
   onComplete(): void {
-    this.#body?.push(null);
+    const body = this.#body;
+    if (!body) return;
+    body.complete = true;
+    body.push(null);
+    body.finishWhole();
   }
 
   onError(err: Error): void {
