@@ -30,6 +30,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Objects for the memory scenario. */
   memoryObjects: number;
+  /** Run anyedge under --cpu-prof, its profiles in this directory (run.ts --profile). */
+  profileDir?: string;
   /** Extra subject definitions (tests). */
   extraSubjects?: SubjectDef[];
   log?: (line: string) => void;
@@ -182,10 +184,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     const origin = procs.start('origin', process.execPath, { args: [childScript('origin.js')], cpus: cpus.load });
     const originPort = await origin.waitForLine((_l, j) => (j as { ready?: { port?: number } } | undefined)?.ready?.port, 10_000);
     const originUrl = `http://127.0.0.1:${originPort}`;
-    const context = (def: SubjectDef): SubjectContext => {
+    const context = (def: SubjectDef, round?: number): SubjectContext => {
       const dir = join(tmp, `${def.name}-${Math.random().toString(36).slice(2, 8)}`);
       mkdirSync(dir);
-      return { procs, dir, pki, originUrl, staticRoot, cpus, workers: availableParallelism(), freePort };
+      const profile = opts.profileDir === undefined ? {} : { profileDir: join(opts.profileDir, round === undefined ? `${def.name}-memory` : `${def.name}-r${round}`) };
+      return { procs, dir, pki, originUrl, staticRoot, cpus, workers: availableParallelism(), freePort, ...profile };
     };
     const stop = async (r: RunningSubject): Promise<void> => {
       for (const m of [...r.processes].reverse()) await procs.stop(m);
@@ -208,7 +211,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
         if (list.length === 0) continue;
         log(`round ${round}/${opts.rounds}: ${def.name}: starting`);
         let running: RunningSubject;
-        try { running = await def.start(context(def)); } catch (err) {
+        try { running = await def.start(context(def, round)); } catch (err) {
           throw err instanceof BenchError ? err : new BenchError(def.name, `failed to start: ${(err as Error).message}`, { cause: err });
         }
         try {

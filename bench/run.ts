@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { runBench, type BenchOptions, type BenchRun } from './harness.js';
 import { REPO_ROOT } from './paths.js';
 import { BenchError } from './processes.js';
+import { summariseProfiles } from './profile.js';
 import { writeReport } from './report.js';
 import { MEMORY_SCENARIO, SCENARIOS } from './scenarios/index.js';
 import { SUBJECTS } from './subjects/index.js';
@@ -22,6 +23,9 @@ const HELP = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [o
   --rounds N           rounds, subject order alternating (default 3; quick 1)
   --memory-objects N   objects for the memory scenario (default 100000)
   --out DIR            results directory (default bench/results)
+  --profile DIR        run anyedge under node --cpu-prof: a .cpuprofile per process and round
+                       in DIR/<subject>-r<round>/, each with a .txt summary (top functions)
+                       and a .folded file (collapsed stacks, for a flame graph)
   -h, --help`;
 
 export interface CliOptions extends BenchOptions { outDir: string }
@@ -39,6 +43,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       rounds: { type: 'string' },
       'memory-objects': { type: 'string' },
       out: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -63,6 +68,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   const subjects = list(values.subjects);
   if (scenarios) o.scenarios = scenarios;
   if (subjects) o.subjects = subjects;
+  if (values.profile !== undefined) o.profileDir = resolve(values.profile);
   return o;
 }
 
@@ -87,6 +93,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const p = writeReport(run, opts.outDir);
   process.stdout.write(`bench: wrote ${p.md}, ${p.json}, ${p.svg} (and latest.*)\n`);
+  if (opts.profileDir !== undefined) {
+    const summaries = summariseProfiles(opts.profileDir);
+    if (summaries.length === 0) {
+      process.stderr.write(`bench: --profile: no .cpuprofile was written under ${opts.profileDir} (was anyedge among the subjects?)\n`);
+      return 1;
+    }
+    process.stdout.write(`bench: profiles summarised: ${summaries.join(', ')}\n`);
+  }
   return 0;
 }
 

@@ -36,7 +36,10 @@ function anyedgeSubject(name: string, workers: (ctx: SubjectContext) => number, 
       const [port, adminPort] = [await ctx.freePort(), await ctx.freePort()];
       const file = join(ctx.dir, 'anyedge.yaml');
       writeFileSync(file, stringify(anyedgeConfig(ctx, port, adminPort, workers(ctx), overload)));
-      const m = ctx.procs.start(name, process.execPath, { args: [ANYEDGE_CLI, 'start', '--config', file], cpus: ctx.cpus[pin], env: { ...process.env, NO_COLOR: '1' } });
+      // With --profile, the primary and its workers (cluster passes execArgv on) each write a
+      // .cpuprofile when they exit; a SIGTERM lets them exit (shutdown.grace is 0 here).
+      const profile = ctx.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`];
+      const m = ctx.procs.start(name, process.execPath, { args: [...profile, ANYEDGE_CLI, 'start', '--config', file], cpus: ctx.cpus[pin], env: { ...process.env, NO_COLOR: '1' } });
       const ready = await m.waitForLine((_l, json) => {
         const j = json as { msg?: string; listeners?: Array<{ port: number }>; admin?: string } | undefined;
         return j?.msg === 'anyedge ready' ? j : undefined;

@@ -33,6 +33,8 @@ export interface SubjectContext {
   cpus: CpuPlan;
   workers: number;
   freePort(): Promise<number>;
+  /** Set with --profile: a subject that can, runs under `node --cpu-prof` writing here. */
+  profileDir?: string;
 }
 
 export interface RunningSubject {

@@ -3,13 +3,14 @@
 // when a subject is unknown, missing, fails to start or dies mid-run. No timing assertions:
 // the figures of a 1 s run mean nothing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSubjects, runBench, type BenchOptions, type BenchRun } from '../../bench/harness.js';
 import { ANYEDGE_CLI, REPO_ROOT } from '../../bench/paths.js';
 import { BenchError, anyAlive } from '../../bench/processes.js';
+import { summariseProfile, type CpuProfile } from '../../bench/profile.js';
 import { bareNode } from '../../bench/subjects/node-subjects.js';
 import { readyPorts } from '../../bench/subjects/readiness.js';
 import type { SubjectDef } from '../../bench/subjects/types.js';
@@ -61,6 +62,43 @@ describe('bench harness', () => {
     for (const s of ['bare', 'anyedge-1w', 'undici', 'hit-1k-h1', 'autocannon']) expect(md).toContain(s);
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   }, 120_000);
+
+  it('with --profile, leaves a CPU profile of the anyedge worker that serves the load, summarised and folded', async () => {
+    const out = tempDir();
+    const prof = tempDir();
+    const r = await runCli(['--subjects', 'anyedge-1w', '--scenarios', 'hit-1k-h1', '--duration', '1', '--warmup', '0', '--rounds', '1', '--out', out, '--profile', prof]);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = join(prof, 'anyedge-1w-r1');
+    const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    expect(profiles.length, 'the primary and its worker').toBeGreaterThanOrEqual(2);
+    // The worker's summary names the request pipeline; its folded stacks are "a;b;c <µs>" lines.
+    const summaries = profiles.map((f) => readFileSync(join(dir, `${f}.txt`), 'utf8'));
+    expect(summaries.some((t) => /proxy\/pipeline\.js/.test(t))).toBe(true);
+    for (const f of profiles) {
+      const lines = readFileSync(join(dir, `${f}.folded`), 'utf8').trim().split('\n');
+      for (const l of lines) expect(l).toMatch(/^\S+ \d+$/);
+    }
+    expect(r.stdout).toContain('profiles summarised');
+  }, 120_000);
+
+  it('summarises a profile: shares of busy time (idle left out), self and inclusive, stacks folded root first', () => {
+    const frame = (functionName: string) => ({ functionName, url: functionName === 'leaf' ? 'file:///x/src/a.js' : '', lineNumber: 9 });
+    const p: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2, 4] },
+        { id: 2, callFrame: frame('outer'), children: [3] },
+        { id: 3, callFrame: frame('leaf') },
+        { id: 4, callFrame: frame('(idle)') },
+      ],
+      samples: [3, 3, 2, 4, 4],
+      timeDeltas: [100, 100, 200, 500, 100],
+    };
+    const s = summariseProfile(p);
+    expect([s.totalUs, s.busyUs]).toEqual([1000, 400]);
+    expect(s.self).toEqual([['leaf src/a.js:10', 0.5], ['outer', 0.5]]);
+    expect(s.inclusive).toEqual([['outer', 1], ['leaf src/a.js:10', 0.5]]);
+    expect(s.folded).toEqual(['outer;leaf_src/a.js:10 200', 'outer 200']);
+  });
 
   it('exits non-zero naming an unknown subject', async () => {
     const r = await runCli(['--subjects', 'bare,no-such-subject', '--out', tempDir()]);
