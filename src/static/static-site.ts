@@ -389,8 +389,8 @@ function fileHeaders(contentType: string, encoding: Coding | undefined, cacheCon
 /**
  * A copy the pipeline may add fields to. Deliberately not `{ ...headers }`: on Node 20 a
  * copy made by a spread-first literal, filled in by the pipeline and written by Node's
- * HTTP layer, cost the whole request about 40 % more CPU (bench/results/optimisations,
- * "static fast path"); a literal that starts with a field of its own did not.
+ * HTTP layer, cost the whole request about 40 % more CPU (bench/results/optimisations/
+ * README.md, the "static:" row); a literal that starts with a field of its own did not.
  */
 function copyHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   return { 'content-type': headers['content-type']!, ...headers };
