@@ -17,6 +17,7 @@ command -v wrk >/dev/null || { echo "cpu-ab: wrk is not installed (apt-get insta
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi; }
 trap stop EXIT
+tick=$(getconf CLK_TCK)
 declare -A out
 for _ in $(seq "$rounds"); do
   for build in "$@"; do
@@ -33,7 +34,6 @@ for _ in $(seq "$rounds"); do
     c1=$(awk '{print $14+$15}' "/proc/$worker/stat")
     n=$(awk '/requests in/{print $1}' <<<"$res")
     rps=$(awk '/Requests\/sec/{print int($2)}' <<<"$res")
-    tick=$(getconf CLK_TCK)
     out[$build]+=" ${rps}/$(( (c1 - c0) * 1000000 / tick / n ))us"
     stop
   done

@@ -62,6 +62,9 @@ const MAX_RECENT_BODY = 256 * 1024;
 /** Request fields that make a GET more than "send the file": they always take the full path. */
 const CONDITIONAL = ['range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'] as const;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+// Every answer about a file varies by Accept-Encoding, even when no sibling exists today:
+// one may appear on the next deploy while caches still hold this response.
+const VARY = 'Accept-Encoding';
 const ALLOW = 'GET, HEAD';
 /** Precompressed siblings, most preferred first (ties in Accept-Encoding go to br). */
 const SIBLINGS = [['br', '.br'], ['gzip', '.gz']] as const;
@@ -123,7 +126,8 @@ export class StaticSite {
   /** Whether the target lies under the prefix: only then can handle() answer. */
   covers(target: string): boolean {
     const prefix = this.#prefix;
-    if (prefix === '/' || !target.startsWith(prefix)) return prefix === '/';
+    if (prefix === '/') return true;
+    if (!target.startsWith(prefix)) return false;
     const next = target.charCodeAt(prefix.length);
     return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
   }
@@ -140,7 +144,7 @@ export class StaticSite {
     return this.#handle(req, key);
   }
 
-  async #handle(req: StaticRequest, recentKey: string | undefined): Promise<StaticResponse | undefined> {
+  async #handle(req: StaticRequest, reuseKey: string | undefined): Promise<StaticResponse | undefined> {
     const target = parseStaticTarget(req.target, this.#prefix);
     if (target.kind === 'outside' || target.kind === 'hidden') return undefined;
     const head = req.method === 'HEAD';
@@ -164,17 +168,14 @@ export class StaticSite {
     const etag = file?.etag ?? variant.etag ?? '';
     const validators = { etag, lastModified: variant.mtimeMs };
 
-    // Every answer about this file varies by Accept-Encoding, even when no sibling exists
-    // today: one may appear on the next deploy while caches still hold this response.
-    const vary = 'Accept-Encoding';
     const cacheControl = this.#immutable.test(res.name) ? IMMUTABLE : this.#cfg.cacheControl;
 
     switch (evaluatePreconditions(req.method, req.headers, validators)) {
       case 'not-modified':
         // §15.4.5: the fields a 200 would have carried that guide cache updates.
-        return { status: 304, headers: { etag, 'cache-control': cacheControl, vary }, body: null };
+        return { status: 304, headers: { etag, 'cache-control': cacheControl, vary: VARY }, body: null };
       case 'precondition-failed':
-        return short(412, { vary }, head);
+        return short(412, { vary: VARY }, head);
       case 'proceed':
         break;
     }
@@ -193,7 +194,7 @@ export class StaticSite {
       ? parseRange(rangeHeader, size)
       : { kind: 'none' as const };
     if (range.kind === 'unsatisfiable') {
-      return short(416, { 'content-range': unsatisfiedRange(size), 'accept-ranges': 'bytes', vary }, false);
+      return short(416, { 'content-range': unsatisfiedRange(size), 'accept-ranges': 'bytes', vary: VARY }, false);
     }
     if (range.kind === 'range') {
       const body = file.body.subarray(range.start, range.end + 1);
@@ -202,7 +203,7 @@ export class StaticSite {
       return { status: 206, headers, body };
     }
     const headers = fileHeaders(contentType, encoding, cacheControl, file.etag, file.mtimeMs, size);
-    if (recentKey !== undefined) this.#remember(recentKey, { until: checkedAt + RECHECK_MS, headers, body: file.body });
+    if (reuseKey !== undefined) this.#remember(reuseKey, { until: checkedAt + RECHECK_MS, headers, body: file.body });
     return { status: 200, headers: copyHeaders(headers), body: file.body };
   }
 
@@ -377,7 +378,7 @@ function fileHeaders(contentType: string, encoding: Coding | undefined, cacheCon
     etag,
     'last-modified': formatHttpDate(mtimeMs),
     'cache-control': cacheControl,
-    vary: 'Accept-Encoding', // see #handle
+    vary: VARY,
     'accept-ranges': 'bytes',
     'x-content-type-options': 'nosniff',
     'content-length': String(length),
