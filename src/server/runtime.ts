@@ -106,9 +106,11 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
     },
     reloadCertificates: () => server.reloadCertificates(),
     async close(deadlineMs) {
+      const start = performance.now();
       overload.stop();
       const r = await server.close(deadlineMs);
-      await closeOrigins(origins.values());
+      // Clients are done or cut by now; origin exchanges get what is left of the deadline.
+      await closeOrigins(origins.values(), deadlineMs - (performance.now() - start));
       return r;
     },
   };

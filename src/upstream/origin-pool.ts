@@ -326,6 +326,23 @@ function send(origin: Origin, req: UpstreamRequest): Promise<UpstreamResponse> {
   });
 }
 
-export function closeOrigins(origins: Iterable<Origin>): Promise<void> {
-  return Promise.all([...origins].map((o) => o.pool.close().catch(() => undefined))).then(() => undefined);
+/**
+ * Lets each pool finish its exchanges for up to `graceMs`, then destroys what is left: an
+ * origin body still arriving for the cache (which outlives the client that asked) must not
+ * hold a stopping worker past its deadline.
+ */
+export async function closeOrigins(origins: Iterable<Origin>, graceMs = Number.POSITIVE_INFINITY): Promise<void> {
+  const pools = [...origins].map((o) => o.pool);
+  const closed = Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+  if (graceMs === Number.POSITIVE_INFINITY) {
+    await closed;
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    closed.then(() => false),
+    new Promise<boolean>((r) => { timer = setTimeout(() => r(true), Math.max(0, graceMs)); }),
+  ]);
+  clearTimeout(timer);
+  if (late) await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
 }
