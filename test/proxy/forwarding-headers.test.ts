@@ -192,6 +192,19 @@ describe('hop-by-hop fields', () => {
     expect(h['x-kept']).toBe('yes');
   });
 
+  it('answers Expect: 100-continue at the edge and forwards the body without the expectation (h1)', async () => {
+    // curl sends this for any upload over 1 MiB; undici refuses to send it on, which once made it a 502.
+    const r = await rawExchange(edge.port, edge.pki.caFile, [
+      'POST /upload HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n',
+      'hello',
+    ]);
+    expect(r.status).toBe(100);
+    expect(r.text).toMatch(/\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    const seen = only();
+    expect(seen.body.toString()).toBe('hello');
+    expect(seen.headers['expect']).toBeUndefined();
+  });
+
   it('removes hop-by-hop response fields and every field the origin\'s Connection names (h1)', async () => {
     origin.handler = (_req, res) => {
       res.writeHead(200, {

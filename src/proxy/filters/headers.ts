@@ -54,8 +54,8 @@ function plainIp(ip: string): string {
 }
 
 /**
- * The request headers sent to the origin: hop-by-hop and Connection-named fields and h2
- * pseudo-headers removed; Forwarded / X-Forwarded-* set (replacing the client's unless
+ * The request headers sent to the origin: hop-by-hop and Connection-named fields, Expect and
+ * h2 pseudo-headers removed; Forwarded / X-Forwarded-* set (replacing the client's unless
  * trusted); Via appended; the request id set.
  */
 export function upstreamRequestHeaders(inHeaders: InHeaders, info: ForwardInfo): OutHeaders {
@@ -65,7 +65,9 @@ export function upstreamRequestHeaders(inHeaders: InHeaders, info: ForwardInfo):
     const value = inHeaders[name];
     if (value === undefined || name.charCodeAt(0) === 58 /* : */ || HOP_BY_HOP.has(name)) continue;
     if (!info.trustForwarded && CLIENT_FORWARDING.has(name)) continue;
-    if (name === 'host') continue;
+    // Host is set below. Expect: the client's 100-continue was answered at this hop (Node's
+    // server, or the h2 stream handler), and undici refuses a request that carries it.
+    if (name === 'host' || name === 'expect') continue;
     out[name] = value;
   }
   for (const n of drop) if (out[n] !== undefined) delete out[n];
