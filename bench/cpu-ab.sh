@@ -7,13 +7,18 @@
 #   bench/cpu-ab.sh CONFIG URL BUILD_DIR...      e.g. bench/cpu-ab.sh edge.yaml https://127.0.0.1:18443/1k .dist-base dist
 #
 # CONFIG must run one worker on the URL's port; an origin, if it needs one, is yours to
-# start. ROUNDS (4), DURATION (3s), CONNS (50) override the defaults. Prints per build:
+# start. ROUNDS (4), DURATION (3s), CONNS (50) override the defaults; H2=1 loads over h2
+# with h2load instead (CONNS connections × STREAMS (10) streams). Prints per build:
 # req/s / µs per request for each round. Only loopback URLs: nothing else is loaded.
 set -euo pipefail
 cfg=$1 url=$2; shift 2
 case $url in https://127.*|http://127.*|https://localhost*|http://localhost*) ;; *) echo "cpu-ab: $url is not a loopback URL" >&2; exit 2 ;; esac
 rounds=${ROUNDS:-4} duration=${DURATION:-3s} conns=${CONNS:-50}
-command -v wrk >/dev/null || { echo "cpu-ab: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+if [ -n "${H2:-}" ]; then
+  command -v h2load >/dev/null || { echo "cpu-ab: h2load is not installed (apt-get install nghttp2-client)" >&2; exit 2; }
+else
+  command -v wrk >/dev/null || { echo "cpu-ab: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+fi
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi; }
 trap stop EXIT
@@ -30,10 +35,17 @@ for _ in $(seq "$rounds"); do
     done
     [ -n "$worker" ] || { echo "cpu-ab: $build did not start" >&2; exit 1; }
     c0=$(awk '{print $14+$15}' "/proc/$worker/stat")
-    res=$(taskset -c 1 timeout 60 wrk -t1 -c"$conns" -d"$duration" ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "$url")
-    c1=$(awk '{print $14+$15}' "/proc/$worker/stat")
-    n=$(awk '/requests in/{print $1}' <<<"$res")
-    rps=$(awk '/Requests\/sec/{print int($2)}' <<<"$res")
+    if [ -n "${H2:-}" ]; then
+      res=$(taskset -c 1 timeout 60 h2load -c"$conns" -m"${STREAMS:-10}" -D"${duration%s}" "$url")
+      c1=$(awk '{print $14+$15}' "/proc/$worker/stat")
+      n=$(awk '/^requests:/{print $8}' <<<"$res")
+      rps=$(awk '/^finished in/{print int($4)}' <<<"$res")
+    else
+      res=$(taskset -c 1 timeout 60 wrk -t1 -c"$conns" -d"$duration" ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "$url")
+      c1=$(awk '{print $14+$15}' "/proc/$worker/stat")
+      n=$(awk '/requests in/{print $1}' <<<"$res")
+      rps=$(awk '/Requests\/sec/{print int($2)}' <<<"$res")
+    fi
     out[$build]+=" ${rps}/$(( (c1 - c0) * 1000000 / tick / n ))us"
     stop
   done

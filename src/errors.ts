@@ -11,6 +11,7 @@ export const ErrorCodes = {
   HEADERS_TOO_LARGE: { source: 'request', status: 431 },
   BODY_TOO_LARGE: { source: 'request', status: 413 },
   NOT_FOUND: { source: 'request', status: 404 },
+  EXPECTATION_FAILED: { source: 'request', status: 417 },
   ONLY_IF_CACHED: { source: 'request', status: 504 },
   // upstream: the origin failed us
   UPSTREAM_CONNECT: { source: 'upstream', status: 502 },

@@ -2,10 +2,11 @@
 // and fill it; the log phase writes it out.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { H2Request, H2Response } from './h2-stream.js';
 
-export type EdgeRequest = IncomingMessage | Http2ServerRequest;
-export type EdgeResponse = ServerResponse | Http2ServerResponse;
+/** HTTP/1.1 from Node's http server; h2 from the core stream API (h2-stream.ts). */
+export type EdgeRequest = IncomingMessage | H2Request;
+export type EdgeResponse = ServerResponse | H2Response;
 
 export interface RequestContext {
   readonly req: EdgeRequest;

@@ -7,7 +7,7 @@ import type { RequestContext } from './context.js';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Content Too Large',
-  416: 'Range Not Satisfiable', 421: 'Misdirected Request', 431: 'Request Header Fields Too Large',
+  416: 'Range Not Satisfiable', 417: 'Expectation Failed', 421: 'Misdirected Request', 431: 'Request Header Fields Too Large',
   500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 

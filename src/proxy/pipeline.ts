@@ -6,10 +6,9 @@
 //   5 response filter hop-by-hop stripped, Via, Cache-Status, Age, request id
 //   6 log             one line per request, always, with the error if any
 // Any error goes to failToProxy(), which alone turns it into a status.
-import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline as pump } from 'node:stream';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { AnyedgeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -20,6 +19,7 @@ import { BodyLimit } from './body-limit.js';
 import { newRequestId, type EdgeRequest, type EdgeResponse, type RequestContext } from './context.js';
 import { failToProxy } from './fail.js';
 import { requestIdFrom, responseHeadersFromRaw, upstreamRequestHeaders } from './filters/headers.js';
+import { H2Request, H2Response } from './h2-stream.js';
 import type { HostRouter } from './hosts.js';
 import { requestFilter, type RequestLimits } from './request-filter.js';
 import type { VirtualHost } from './virtual-host.js';
@@ -74,16 +74,16 @@ export class Pipeline {
     return this.#inflight;
   }
 
-  /** The server's 'request' handler, for HTTP/1.1 and h2 alike. */
+  /** Every request, HTTP/1.1 (Node's http server) and h2 (core streams, h2-stream.ts) alike. */
   readonly handle = (req: EdgeRequest, res: EdgeResponse): void => {
-    const h2 = req.httpVersionMajor === 2;
+    const h2 = req instanceof H2Request;
     const ctx: RequestContext = {
       req,
       res,
       id: requestIdFrom(req.headers['x-request-id'], newRequestId),
       start: performance.now(),
       proto: h2 ? 'h2' : 'h1',
-      scheme: (req.socket as { encrypted?: boolean } | null)?.encrypted || h2 ? 'https' : 'http',
+      scheme: h2 || (req.socket as { encrypted?: boolean } | null)?.encrypted ? 'https' : 'http',
       method: req.method ?? 'GET',
       host: '',
       target: '',
@@ -99,7 +99,7 @@ export class Pipeline {
     // 'close' comes once per response: no once() wrapper needed.
     res.on('close', () => this.#finish(ctx));
     // A request whose HEADERS ended the stream (every GET from a browser) has no upload to stop.
-    if (h2 && !(req as Http2ServerRequest).stream.endAfterHeaders) stopUnreadUpload(res as Http2ServerResponse);
+    if (h2 && !req.stream.endAfterHeaders) stopUnreadUpload(res as H2Response);
     this.#process(ctx).catch((err: unknown) => failToProxy(ctx, err));
   };
 
@@ -163,7 +163,13 @@ export class Pipeline {
       body = limit;
       // Errors on either side surface through the upstream request; the client's own abort
       // is seen by the response's 'close'.
-      pump(req, limit, () => undefined);
+      if (req instanceof H2Request) {
+        // Not pipeline(): a body over the limit would destroy the stream, and the 413 with it.
+        // The stream stays paused; stopUnreadUpload() resets it once the answer is out.
+        req.stream.pipe(limit);
+      } else {
+        pump(req, limit, () => undefined);
+      }
     }
     return this.#exchange(ctx, origins, { method: ctx.method, target: ctx.target, headers: this.#upstreamHeaders(ctx, req.headers), body });
   }
@@ -230,14 +236,25 @@ export class Pipeline {
     }
     const declared = headers['content-length'];
     ctx.length = typeof declared === 'string' ? Number(declared) : Buffer.isBuffer(body) ? body.length : undefined;
-    res.writeHead(status, headers);
-    if (body === null || ctx.method === 'HEAD' || status === 204 || status === 304) {
-      if (body && !Buffer.isBuffer(body)) body.resume();
-      res.end();
-    } else if (Buffer.isBuffer(body)) {
-      res.end(body);
-    } else {
-      relayBody(ctx, body, res);
+    try {
+      res.writeHead(status, headers);
+      if (body === null || ctx.method === 'HEAD' || status === 204 || status === 304) {
+        if (body && !Buffer.isBuffer(body)) body.resume();
+        res.end();
+      } else if (Buffer.isBuffer(body)) {
+        res.end(body);
+      } else {
+        relayBody(ctx, body, res instanceof H2Response ? res.body() : res);
+      }
+    } catch (err) {
+      // A head Node refuses (an invalid field value): failToProxy() answers instead, and the
+      // origin's body, which nobody will read now, is dropped rather than left holding its
+      // connection.
+      if (body && !Buffer.isBuffer(body) && !body.destroyed) {
+        body.on('error', () => undefined);
+        body.destroy();
+      }
+      throw err;
     }
   }
 
@@ -288,7 +305,7 @@ export class Pipeline {
  * a concurrency slot, and never reaches the log. RFC 9113 §8.1 lets the server stop it with
  * RST_STREAM(NO_ERROR); Node does so itself only for a body nobody started reading.
  */
-function stopUnreadUpload(res: Http2ServerResponse): void {
+function stopUnreadUpload(res: H2Response): void {
   const stream = res.stream;
   // On the next turn, as Node does, so the end of the response is flushed before the reset.
   // destroy() without an error sends RST_STREAM(NO_ERROR) and drops what was received and
@@ -306,7 +323,7 @@ function stopUnreadUpload(res: Http2ServerResponse): void {
  * the client's response (a truncated body must not pass for a whole one), and a client
  * leaving stops the origin's body.
  */
-function relayBody(ctx: RequestContext, body: Readable, res: EdgeResponse): void {
+function relayBody(ctx: RequestContext, body: Readable, res: ServerResponse | Writable): void {
   // An origin failing mid-body is seen here first. Recorded before the response is
   // destroyed: on h2 the response's 'close' (which writes the log line) comes at once,
   // and the line would say "aborted" instead of naming the error.
@@ -321,15 +338,12 @@ function relayBody(ctx: RequestContext, body: Readable, res: EdgeResponse): void
     // Destroying undici's body emits an abort error: the listener above takes it.
     body.destroy();
   });
-  body.pipe(res as NodeJS.WritableStream);
+  body.pipe(res);
 }
 
 /** Whether a request carries a body to forward (h1: framing headers; h2: stream not ended). */
 function hasBody(req: EdgeRequest): boolean {
-  if (req.httpVersionMajor === 2) {
-    const stream = (req as Http2ServerRequest).stream;
-    return !stream.endAfterHeaders;
-  }
+  if (req instanceof H2Request) return !req.stream.endAfterHeaders;
   const h = (req as IncomingMessage).headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }

@@ -75,6 +75,12 @@ export function requestFilter(ctx: RequestContext, limits: RequestLimits): void 
   if (!host) throw new AnyedgeError('BAD_REQUEST', 'missing Host header');
   ctx.host = host;
   ctx.target = target;
+  // Node's HTTP/1.1 server answers 417 itself; on h2 the stream handler answers only
+  // 100-continue, so any other expectation is refused here (RFC 9110 §10.1.1).
+  const expect = req.headers.expect;
+  if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
+    throw new AnyedgeError('EXPECTATION_FAILED', `unsupported expectation: ${expect}`);
+  }
   const cl = req.headers['content-length'];
   if (cl !== undefined && Number(cl) > limits.maxBodySize) {
     throw new AnyedgeError('BODY_TOO_LARGE', `request body of ${cl} bytes exceeds the limit of ${limits.maxBodySize}`);

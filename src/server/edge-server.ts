@@ -2,7 +2,7 @@
 // same pipeline. Owns connection tracking, so it can tell idle keep-alive connections from
 // busy ones when draining, and close each kind the right way.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type ServerHttp2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -10,6 +10,7 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Pipeline, PipelineState } from '../proxy/pipeline.js';
+import { H2Request, H2Response } from '../proxy/h2-stream.js';
 import type { CertificateSet } from './tls.js';
 import { clientErrorResponse } from './client-error.js';
 import type { UpgradeHandler } from '../upstream/websocket.js';
@@ -195,34 +196,28 @@ export class EdgeServer {
         this.#sockets.delete(socket);
       });
     });
+    // HTTP/1.1 (on the TLS server too: ALPN http/1.1 goes to Node's http connection listener).
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#requests++;
-      if (req.httpVersionMajor === 2) {
-        // On the session, not through req.socket: that is a proxy, and a write through it
-        // costs a trap per request.
-        const session = (req as unknown as Http2ServerRequest).stream.session as EpochSession | undefined;
-        if (session) session[REQUEST_EPOCH] = this.#epoch;
-      } else {
-        const socket = req.socket as TrackedSocket;
-        socket[REQUEST_EPOCH] = this.#epoch;
-        socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
-        if (socket[SHED]) res.shouldKeepAlive = false;
-        res.once('close', () => {
-          socket[ACTIVE] = (socket[ACTIVE] ?? 1) - 1;
-          // Not closed here even when draining: this response may have gone out without
-          // Connection: close, and the client may be reusing the connection right now.
-          // The drain sweep closes it once it has been idle for a whole window.
-          if (socket[ACTIVE] === 0) socket[IDLE_SINCE] = performance.now();
-        });
-        // A pipelined request is handled once the responses before it are done and its own
-        // response owns the connection (Node emits 'socket' then). If an earlier response
-        // closes the connection (a refused request, a drain), the requests queued behind it
-        // never reach an origin: their answers could not be sent, and a client retrying them
-        // elsewhere would have the origin act twice.
-        if (!res.socket) {
-          res.once('socket', () => pipeline.handle(req, res));
-          return;
-        }
+      const socket = req.socket as TrackedSocket;
+      socket[REQUEST_EPOCH] = this.#epoch;
+      socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
+      if (socket[SHED]) res.shouldKeepAlive = false;
+      res.once('close', () => {
+        socket[ACTIVE] = (socket[ACTIVE] ?? 1) - 1;
+        // Not closed here even when draining: this response may have gone out without
+        // Connection: close, and the client may be reusing the connection right now.
+        // The drain sweep closes it once it has been idle for a whole window.
+        if (socket[ACTIVE] === 0) socket[IDLE_SINCE] = performance.now();
+      });
+      // A pipelined request is handled once the responses before it are done and its own
+      // response owns the connection (Node emits 'socket' then). If an earlier response
+      // closes the connection (a refused request, a drain), the requests queued behind it
+      // never reach an origin: their answers could not be sent, and a client retrying them
+      // elsewhere would have the origin act twice.
+      if (!res.socket) {
+        res.once('socket', () => pipeline.handle(req, res));
+        return;
       }
       pipeline.handle(req, res);
     });
@@ -250,23 +245,38 @@ export class EdgeServer {
       const body = `${status} ${message}\n`;
       socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     });
-    server.on('connect', (req: IncomingMessage | Http2ServerRequest, socket: Duplex | Http2ServerResponse) => {
+    if (tls) this.#streams(server as Http2SecureServer);
+    // HTTP/1.1 CONNECT (an h2 CONNECT is a stream like any other: the pipeline refuses it).
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       metrics.clientErrors.inc({ code: 'AE_METHOD_NOT_ALLOWED' });
-      // On the TLS server, an h2 CONNECT arrives here too, with a response object rather
-      // than a socket: raw HTTP/1.1 bytes written into it would go out as a 200's body.
-      // The pipeline's request filter refuses it with 405 (and logs it) like any request.
-      if (req.httpVersionMajor === 2) {
-        pipeline.handle(req as Http2ServerRequest, socket as Http2ServerResponse);
-        return;
-      }
       log.info({ method: 'CONNECT', target: req.url, client: req.socket.remoteAddress, status: 405 }, 'refused CONNECT');
       const body = '405 Method Not Allowed: CONNECT is not supported: this is not a forward proxy\n';
-      (socket as Duplex).end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     });
     if (this.#deps.upgrade) {
       const upgrade = this.#deps.upgrade;
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(req, socket, head));
     }
+  }
+
+  /**
+   * h2 requests on the core stream API (src/proxy/h2-stream.ts). Adding the 'request'
+   * listener above made Node attach its compatibility layer to 'stream'; it is taken off
+   * again, so each stream becomes one H2Request/H2Response pair instead.
+   */
+  #streams(server: Http2SecureServer): void {
+    const pipeline = this.#deps.pipeline;
+    server.removeAllListeners('stream');
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      this.#requests++;
+      const session = stream.session as EpochSession | undefined;
+      if (session) session[REQUEST_EPOCH] = this.#epoch;
+      // As Node's compatibility layer (and its HTTP/1.1 server) do: the client waits for this
+      // before sending its body. Any other expectation is refused by the request filter.
+      const expect = headers.expect;
+      if (expect !== undefined && !stream.endAfterHeaders && expect.toLowerCase() === '100-continue') stream.additionalHeaders({ ':status': 100 });
+      pipeline.handle(new H2Request(stream, headers, rawHeaders), new H2Response(stream));
+    });
   }
 
   /**
