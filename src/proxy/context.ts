@@ -30,6 +30,8 @@ export interface RequestContext {
   error: unknown;
   /** Body length the response declared (Content-Length), for the log and byte metrics. */
   length: number | undefined;
+  /** A forwarded request's link to its origin exchange: aborted when the client leaves early. */
+  clientGone: { abort(): void } | undefined;
 }
 
 // Request ids: a random per-process prefix plus a counter — unique, cheap, sortable per worker.

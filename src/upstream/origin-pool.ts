@@ -15,7 +15,16 @@ export interface UpstreamRequest {
   headers: OutgoingHeaders;
   /** Streamed request body; null when there is none. */
   body: Readable | null;
-  signal?: AbortSignal;
+  /** Aborts the exchange: the cache's AbortSignal, or the pipeline's client-gone flag. */
+  signal?: AbortLike | undefined;
+}
+
+/** What an exchange needs of an abort signal (an AbortSignal is one). */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 export interface UpstreamResponse {
@@ -211,7 +220,7 @@ function ignoreError(): void { /* see UpstreamBody.collect */ }
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #origin: Origin;
   readonly #started = performance.now();
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: AbortLike | undefined;
   readonly #requestBody: Readable | null;
   #resolve: ((r: UpstreamResponse) => void) | undefined;
   #reject: ((err: unknown) => void) | undefined;
