@@ -12,8 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { AnyedgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Histogram } from 'prom-client';
-import { STATUS_CLASSES, classIndex, type RequestTally, type WorkerMetrics } from '../metrics.js';
+import { STATUS_CLASSES, classIndex, type BucketHistogramChild, type RequestTally, type WorkerMetrics } from '../metrics.js';
 import type { AbortLike, OriginGroup, UpstreamRequest, UpstreamResponse } from '../upstream/origin-pool.js';
 import { BodyLimit } from './body-limit.js';
 import { newRequestId, type EdgeRequest, type EdgeResponse, type RequestContext } from './context.js';
@@ -55,8 +54,8 @@ export class Pipeline {
   readonly #limits: RequestLimits;
   readonly #name: string;
   #inflight = 0;
-  /** Histogram children looked up once, not per request (prom-client hashes labels). */
-  readonly #durations: readonly Histogram.Internal<'class'>[];
+  /** Histogram children looked up once, not per request. */
+  readonly #durations: readonly BucketHistogramChild[];
   readonly #tally: RequestTally;
   readonly #onRetry: () => void;
 

@@ -159,6 +159,9 @@ describe('supervisor and workers', () => {
     expect(text).toMatch(/anyedge_open_connections [1-9]/);
     // Summed over both workers, with the supervisor's own metrics beside them.
     expect(text).toMatch(/anyedge_requests_total\{class="2xx",proto="h1"\} 1\b/);
+    expect(text).toMatch(/anyedge_request_duration_seconds_count\{class="2xx"\} 1\b/);
+    expect(text).toMatch(/anyedge_request_duration_seconds_bucket\{le="\+Inf",class="2xx"\} 1\b/);
+    expect(text).toMatch(/anyedge_upstream_duration_seconds_count [1-9]/);
     expect(text).toMatch(/anyedge_workers_alive 2/);
     expect(text).toMatch(/anyedge_tls_handshakes_total\{resumed="false"\} [1-9]/);
     expect(text).toMatch(/anyedge_event_loop_delay_p99_seconds \d/);
