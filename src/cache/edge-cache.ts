@@ -524,7 +524,7 @@ export class EdgeCache {
       // stored itself — unless only the client's own no-store kept it out (a client must not
       // be able to evict objects for everyone).
       if (stale !== undefined && res.status < 500 && reason !== 'request-no-store') this.#store.remove(stale);
-      if (res.status < 500 && reason !== 'request-no-store') this.#passUntil.set(cacheKey(req.scheme, req.host, req.target), this.#now() + HIT_FOR_MISS_MS);
+      if (res.status < 500 && reason !== 'request-no-store') this.#passUntil.set(this.#keyOrigin(req.scheme, req.host) + req.target, this.#now() + HIT_FOR_MISS_MS);
       release({ kind: 'pass' });
       const status = forwardStatus(this.#name, { fwd: ctx.fwd, fwdStatus: fwdStatusOf(ctx, res.status), detail: reason });
       if (req.headers['range'] !== undefined && res.status === 200 && res.body !== null) {
@@ -546,7 +546,7 @@ export class EdgeCache {
       return this.#passThrough(req, res, status, 'miss');
     }
 
-    const primary = cacheKey(req.scheme, req.host, req.target);
+    const primary = this.#keyOrigin(req.scheme, req.host) + req.target; // cacheKey(), its origin part memoised
     const secondary = policy.vary.kind === 'names' ? secondaryKey(policy.vary.names, req.headers) : undefined;
     const length = contentLength(res.headers);
     const hasRange = req.headers['range'] !== undefined;

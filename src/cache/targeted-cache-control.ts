@@ -60,5 +60,23 @@ export function effectiveDirectives(headers: HeaderMap): EffectiveDirectives {
     const d = parseDirectives(surrogate);
     if (d.size > 0) return { source: 'surrogate-control', directives: responseDirectives(d), useExpires: false };
   }
-  return { source: 'cache-control', directives: responseDirectives(parseDirectives(headerValue(headers, 'cache-control'))), useExpires: true };
+  const value = headerValue(headers, 'cache-control') ?? '';
+  let known = recentCacheControl.get(value);
+  if (known === undefined) {
+    const d = responseDirectives(parseDirectives(value === '' ? undefined : value));
+    // Shared by every response with this field value: frozen, so no caller can change it for the others.
+    Object.freeze(d.noCacheFields);
+    Object.freeze(d.privateFields);
+    known = Object.freeze({ source: 'cache-control', directives: Object.freeze(d), useExpires: true });
+    if (recentCacheControl.size >= RECENT_CACHE_CONTROL) recentCacheControl.clear();
+    recentCacheControl.set(value, known);
+  }
+  return known;
 }
+
+/**
+ * Cache-Control values seen lately and what they mean (an origin sends the same few values
+ * with every response; parsing one is a few µs per stored miss). Cleared when full: bounded.
+ */
+const recentCacheControl = new Map<string, EffectiveDirectives>();
+const RECENT_CACHE_CONTROL = 256;

@@ -15,6 +15,10 @@ const IMF_FIXDATE = new RegExp(`^(${DAY_NAMES.join('|')}), (\\d{2}) ${MONTH} (\\
 const RFC850_DATE = new RegExp(`^(${DAY_NAMES_LONG.join('|')}), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
 const ASCTIME_DATE = new RegExp(`^(${DAY_NAMES.join('|')}) ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`);
 
+/** Valid IMF-fixdates parsed lately, value → ms; cleared when full, so it stays small. */
+const recentFixdates = new Map<string, number>();
+const RECENT_FIXDATES = 256;
+
 /**
  * Parses an HTTP-date into milliseconds since the epoch, or undefined when the value is not
  * one of the three formats of RFC 9110 §5.6.7 or names a day that does not exist. The
@@ -22,9 +26,20 @@ const ASCTIME_DATE = new RegExp(`^(${DAY_NAMES.join('|')}) ${MONTH} ( \\d|\\d{2}
  * more than 50 years in the future means the most recent past year with those digits.
  */
 export function parseHttpDate(value: string, now: number = Date.now()): number | undefined {
+  // IMF-fixdate answers do not depend on `now`: the same Date (one per second) and
+  // Last-Modified arrive with every response an origin sends, so they are parsed once.
+  const known = recentFixdates.get(value);
+  if (known !== undefined) return known;
   const s = value.trim();
   let m = IMF_FIXDATE.exec(s);
-  if (m) return build(m[4], m[3], m[2], m[5], m[6], m[7]);
+  if (m) {
+    const ms = build(m[4], m[3], m[2], m[5], m[6], m[7]);
+    if (ms !== undefined) {
+      if (recentFixdates.size >= RECENT_FIXDATES) recentFixdates.clear();
+      recentFixdates.set(value, ms);
+    }
+    return ms;
+  }
   m = RFC850_DATE.exec(s);
   if (m) {
     const nowYear = new Date(now).getUTCFullYear();

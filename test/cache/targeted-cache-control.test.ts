@@ -61,4 +61,20 @@ describe('effectiveDirectives: which field governs (RFC 9213 §2.1)', () => {
     expect(effectiveDirectives({ 'cdn-cache-control': 'private', 'cache-control': 'max-age=100' }).directives.private).toBe(true);
     expect(effectiveDirectives({ 'cdn-cache-control': 'no-store', 'cache-control': 'max-age=100' }).directives.noStore).toBe(true);
   });
+
+  test('Cache-Control values seen before give the same answer, and what one caller gets cannot be changed under the others', () => {
+    const a = effectiveDirectives({ 'cache-control': 'public, max-age=60, no-cache="set-cookie"' });
+    const b = effectiveDirectives({ 'cache-control': 'public, max-age=60, no-cache="set-cookie"' });
+    expect(b.directives).toEqual(a.directives);
+    expect(a.directives.maxAge).toBe(60);
+    expect(a.directives.noCacheFields).toEqual(['set-cookie']);
+    expect(() => { (a.directives as { maxAge: number }).maxAge = 1; }).toThrow(TypeError);
+    expect(() => { (a.directives.noCacheFields as string[]).push('x'); }).toThrow(TypeError);
+    expect(effectiveDirectives({ 'cache-control': 'public, max-age=60, no-cache="set-cookie"' }).directives.maxAge).toBe(60);
+    // A different value, and no field at all, are not confused with it; many values stay correct.
+    expect(effectiveDirectives({ 'cache-control': 'max-age=61' }).directives.maxAge).toBe(61);
+    expect(effectiveDirectives({}).directives.maxAge).toBeUndefined();
+    for (let i = 0; i < 600; i++) expect(effectiveDirectives({ 'cache-control': `max-age=${i}` }).directives.maxAge).toBe(i);
+    expect(effectiveDirectives({ 'cache-control': ['max-age=5', 'no-store'] }).directives.noStore).toBe(true);
+  });
 });

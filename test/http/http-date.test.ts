@@ -40,6 +40,20 @@ describe('parseHttpDate (RFC 9110 §5.6.7)', () => {
   it.each(cases)('%j → %s', (input, expected) => {
     expect(parseHttpDate(input, NOW)).toBe(expected);
   });
+
+  it('answers a value seen before the same way, among many others (parsed values are remembered)', () => {
+    const base = Date.UTC(2026, 10, 24, 9, 0, 0);
+    // More distinct dates than are remembered, each asked for twice, interleaved with a fixed one.
+    for (let i = 0; i < 600; i++) {
+      const v = new Date(base + i * 1000).toUTCString();
+      expect(parseHttpDate(v, NOW)).toBe(base + i * 1000);
+      expect(parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT', NOW)).toBe(784111777000);
+      expect(parseHttpDate(v, NOW)).toBe(base + i * 1000);
+    }
+    // Invalid ones are never remembered as valid.
+    expect(parseHttpDate('Sun, 31 Feb 1994 08:49:37 GMT', NOW)).toBeUndefined();
+    expect(parseHttpDate('Sun, 31 Feb 1994 08:49:37 GMT', NOW)).toBeUndefined();
+  });
 });
 
 describe('formatHttpDate', () => {
