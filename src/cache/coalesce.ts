@@ -31,10 +31,14 @@ export type Acquired<T> =
   | { readonly leader: false; readonly wait: Promise<LockOutcome<T>> };
 
 interface Pending<T> {
-  readonly promise: Promise<LockOutcome<T>>;
-  settle(o: LockOutcome<T>): void;
+  /** Made when the first waiter arrives: most misses have none, and pay for no promise. */
+  promise: Promise<LockOutcome<T>> | undefined;
+  resolve: ((o: LockOutcome<T>) => void) | undefined;
   settled: boolean;
+  /** Wakes the waiters at the deadline; armed with the promise, so only when someone waits. */
   timer: NodeJS.Timeout | undefined;
+  /** performance.now() after which the lock no longer holds the key. */
+  readonly deadline: number;
 }
 
 const TIMEOUT: LockOutcome<never> = { kind: 'timeout' };
@@ -50,43 +54,54 @@ export class CacheLock<T> {
 
   /** Becomes the leader for `key`, or a waiter on the current leader. */
   acquire(key: string): Acquired<T> {
+    const now = performance.now();
     const existing = this.#pending.get(key);
-    if (existing !== undefined) return { leader: false, wait: existing.promise };
-    let resolve!: (o: LockOutcome<T>) => void;
-    const promise = new Promise<LockOutcome<T>>((r) => { resolve = r; });
-    const p: Pending<T> = {
-      promise,
-      settled: false,
-      timer: undefined,
-      settle: (o) => {
-        if (p.settled) return;
-        p.settled = true;
-        if (p.timer !== undefined) clearTimeout(p.timer);
-        if (this.#pending.get(key) === p) this.#pending.delete(key);
-        resolve(o);
-      },
-    };
-    // On timeout the key is unlocked too: the next request to miss it becomes a new leader
-    // instead of queueing behind a fetch that is taking too long.
-    p.timer = setTimeout(() => p.settle(TIMEOUT), this.#timeoutMs);
-    p.timer.unref();
+    if (existing !== undefined) {
+      if (now < existing.deadline) return { leader: false, wait: this.#waitOn(key, existing, now) };
+      // Past its deadline the key is unlocked: this request leads instead of queueing
+      // behind a fetch that is taking too long (the old leader's release is then ignored).
+      this.#settle(key, existing, TIMEOUT);
+    }
+    const p: Pending<T> = { promise: undefined, resolve: undefined, settled: false, timer: undefined, deadline: now + this.#timeoutMs };
     this.#pending.set(key, p);
     return {
       leader: true,
       lock: {
-        release: (o) => p.settle(o),
+        release: (o) => this.#settle(key, p, o),
         get released() { return p.settled; },
       },
     };
   }
 
+  #waitOn(key: string, p: Pending<T>, now: number): Promise<LockOutcome<T>> {
+    if (p.promise === undefined) {
+      p.promise = new Promise<LockOutcome<T>>((r) => { p.resolve = r; });
+      // Waiters are released at the leader's deadline, however late they came.
+      p.timer = setTimeout(() => this.#settle(key, p, TIMEOUT), Math.max(0, p.deadline - now));
+      p.timer.unref();
+    }
+    return p.promise;
+  }
+
+  #settle(key: string, p: Pending<T>, o: LockOutcome<T>): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    if (this.#pending.get(key) === p) this.#pending.delete(key);
+    p.resolve?.(o);
+  }
+
   /** Whether a leader currently holds the key. */
   isLocked(key: string): boolean {
-    return this.#pending.has(key);
+    const p = this.#pending.get(key);
+    return p !== undefined && performance.now() < p.deadline;
   }
 
   /** Keys currently locked (for tests and diagnostics). */
   get size(): number {
-    return this.#pending.size;
+    const now = performance.now();
+    let n = 0;
+    for (const p of this.#pending.values()) if (now < p.deadline) n++;
+    return n;
   }
 }

@@ -49,3 +49,37 @@ test('on timeout waiters are released and the key unlocked; the slow leader cann
   next.lock.release({ kind: 'pass' });
   expect(await nextWaiter.wait).toEqual({ kind: 'pass' });
 });
+
+test('a lock nobody waits on still ends at its deadline: the next request leads, the late leader settles nothing', async () => {
+  const locks = new CacheLock<string>(30);
+  const slow = locks.acquire('k');
+  if (!slow.leader) throw new Error('unreachable');
+  expect(locks.isLocked('k')).toBe(true);
+  expect(locks.size).toBe(1);
+  await new Promise((r) => setTimeout(r, 60));
+  expect(locks.isLocked('k')).toBe(false);
+  expect(locks.size).toBe(0);
+  const next = locks.acquire('k');
+  expect(next.leader).toBe(true);
+  expect(slow.lock.released).toBe(true);
+  const waiter = locks.acquire('k');
+  slow.lock.release({ kind: 'stored', entry: 'old' });
+  if (!next.leader || waiter.leader) throw new Error('unreachable');
+  next.lock.release({ kind: 'stored', entry: 'new' });
+  expect(await waiter.wait).toEqual({ kind: 'stored', entry: 'new' });
+  expect(locks.size).toBe(0);
+});
+
+test('a waiter that comes late is released at the leader\'s deadline, not a full timeout after it came', async () => {
+  const locks = new CacheLock<string>(400);
+  const leader = locks.acquire('k');
+  if (!leader.leader) throw new Error('unreachable');
+  await new Promise((r) => setTimeout(r, 300));
+  const joined = performance.now();
+  const waiter = locks.acquire('k');
+  if (waiter.leader) throw new Error('unreachable');
+  expect(await waiter.wait).toEqual({ kind: 'timeout' });
+  // About 100 ms after it joined; a fresh 400 ms timeout would have taken 400.
+  expect(performance.now() - joined).toBeLessThan(300);
+  leader.lock.release({ kind: 'pass' });
+});
