@@ -70,7 +70,8 @@ export class BucketHistogram<L extends string = never> {
     if (this.#own !== undefined) series.push(this.#own);
     const bucket = `${this.name}_bucket`;
     for (const c of series) {
-      if (c !== this.#own && !c.observed) continue;
+      // A labelled series appears once observed, as in prom-client.
+      if (c !== this.#own && c.count === 0) continue;
       let acc = 0;
       for (let i = 0; i < this.#bounds.length; i++) {
         acc += c.counts[i]!;
@@ -89,8 +90,6 @@ export class BucketHistogramChild {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
-  /** Set by the first observation: a series appears once it has been observed (as in prom-client). */
-  observed = false;
 
   constructor(readonly bounds: Float64Array, readonly labels: Readonly<Record<string, string>>) {
     this.counts = new Float64Array(bounds.length + 1);
@@ -104,14 +103,12 @@ export class BucketHistogramChild {
     this.counts[i]!++;
     this.sum += value;
     this.count++;
-    this.observed = true;
   }
 
   clear(): void {
     this.counts.fill(0);
     this.sum = 0;
     this.count = 0;
-    this.observed = false;
   }
 }
 

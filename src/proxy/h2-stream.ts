@@ -35,7 +35,6 @@ function peerOf(session: PeerSession | undefined): H2Peer {
 }
 
 export class H2Request {
-  readonly httpVersionMajor = 2;
   readonly httpVersion = '2.0';
   readonly stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
@@ -95,11 +94,6 @@ export class H2Response {
   /** 'close' once the stream is closed (answered, reset or cancelled). */
   on(event: 'close', listener: () => void): this {
     this.stream.on(event, listener);
-    return this;
-  }
-
-  once(event: 'close', listener: () => void): this {
-    this.stream.once(event, listener);
     return this;
   }
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log('A'); await proxied!.agent.close(); console.log('B'); await proxied!.edge.close(); console.log('C'); await proxied!.origin.close(); console.log('D');
+  await proxied?.close();
 });
 
 afterEach(() => origin.reset());
