@@ -110,7 +110,12 @@ export const limitsSchema = z.strictObject({
   requestTimeout: duration.default(30_000),
   /** Idle keep-alive time between requests. */
   keepAliveTimeout: duration.default(5_000),
-  /** Idle h2 session / TLS connection time. */
+  /**
+   * A connection on which nothing moved either way for this long is closed: one that never
+   * sends a request, a client that stopped reading its response, a quiet h2 session. A
+   * request waiting on its origin is not idle. HTTP/1.1 connections are checked every
+   * idleTimeout / 4 (at most 5 s), so they close up to that much later.
+   */
   idleTimeout: duration.default(120_000),
   maxConcurrentStreams: z.number().int().min(1).max(1000).default(100),
 });
