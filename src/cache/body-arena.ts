@@ -95,7 +95,8 @@ export class BodyArena {
       this.#current = slab;
       if (old !== undefined && old.live === 0) this.#drop(old);
     }
-    body.copy(slab.buf, slab.used);
+    // set(), not body.copy(): copy() validates and normalises its arguments in JS first.
+    slab.buf.set(body, slab.used);
     slab.used += n;
     slab.live += n;
     this.#used += n;
