@@ -21,7 +21,7 @@ import { requestIdFrom, responseHeadersFromRaw, upstreamRequestHeaders } from '.
 import { H2Request, H2Response } from './h2-stream.js';
 import type { HostRouter } from './hosts.js';
 import { requestFilter, type RequestLimits } from './request-filter.js';
-import type { VirtualHost } from './virtual-host.js';
+import type { CacheAnswer, StaticAnswer, VirtualHost } from './virtual-host.js';
 
 
 export interface PipelineState {
@@ -100,35 +100,60 @@ export class Pipeline {
     res.on('close', () => this.#finish(ctx));
     // A request whose HEADERS ended the stream (every GET from a browser) has no upload to stop.
     if (h2 && !req.stream.endAfterHeaders) stopUnreadUpload(res as H2Response);
-    this.#process(ctx).catch((err: unknown) => failToProxy(ctx, err));
+    try {
+      this.#process(ctx)?.catch((err: unknown) => failToProxy(ctx, err));
+    } catch (err) {
+      failToProxy(ctx, err);
+    }
   };
 
-  async #process(ctx: RequestContext): Promise<void> {
+  /**
+   * Phases 1-5. A cache hit is answered synchronously (no async frame, promise or microtask
+   * on the path most requests take); whatever waits on the disk or the origin returns a
+   * promise. Throws, or rejects, with what failToProxy() answers.
+   */
+  #process(ctx: RequestContext): Promise<void> | undefined {
     // 1 request filter
     requestFilter(ctx, this.#limits);
     const vhost = this.#deps.router.match(ctx.host);
     if (!vhost) throw new AnyedgeError('MISDIRECTED', `host "${ctx.host}" is not served here`);
     // 2 static
     if (vhost.static?.covers(ctx.target)) {
-      const file = await vhost.static.handle({ method: ctx.method, target: ctx.target, headers: ctx.req.headers });
-      if (file) {
-        ctx.cache = `${this.#name}; hit; detail=static`;
-        this.#respond(ctx, file.status, file.headers, file.body);
-        return;
-      }
+      const file = vhost.static.serve({ method: ctx.method, target: ctx.target, headers: ctx.req.headers });
+      if (file instanceof Promise) return file.then((f) => (f ? this.#fromStatic(ctx, f) : this.#afterStatic(ctx, vhost)));
+      this.#fromStatic(ctx, file);
+      return undefined;
     }
+    return this.#afterStatic(ctx, vhost);
+  }
+
+  #fromStatic(ctx: RequestContext, file: StaticAnswer): void {
+    ctx.cache = `${this.#name}; hit; detail=static`;
+    this.#respond(ctx, file.status, file.headers, file.body);
+  }
+
+  #afterStatic(ctx: RequestContext, vhost: VirtualHost): Promise<void> | undefined {
     if (vhost.origins.origins.length === 0) throw new AnyedgeError('NOT_FOUND', `no file at ${ctx.target.split('?')[0]} and no origin for this host`);
     // 3 cache (hits and stale never shed: they cost the node little and keep users served)
     if (vhost.cache && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
-      const r = await vhost.cache.handle(
+      const r = vhost.cache.serve(
         { method: ctx.method, scheme: ctx.scheme, host: ctx.host, target: ctx.target, headers: ctx.req.headers },
         (up, signal) => this.#fetchForCache(ctx, vhost.origins, up, signal),
       );
-      ctx.cache = r.cacheStatus;
-      this.#respond(ctx, r.status, r.headers, r.body);
-      return;
+      if (r instanceof Promise) return r.then((x) => this.#fromCache(ctx, x));
+      this.#fromCache(ctx, r);
+      return undefined;
     }
     // 4 upstream
+    return this.#forwardAndRespond(ctx, vhost);
+  }
+
+  #fromCache(ctx: RequestContext, r: CacheAnswer): void {
+    ctx.cache = r.cacheStatus;
+    this.#respond(ctx, r.status, r.headers, r.body);
+  }
+
+  async #forwardAndRespond(ctx: RequestContext, vhost: VirtualHost): Promise<void> {
     const up = await this.#forward(ctx, vhost.origins);
     const headers = responseHeadersFromRaw(up.rawHeaders, this.#name);
     // Invalidation reads Location / Content-Location, which are never hop-by-hop.

@@ -9,16 +9,35 @@ type Headers = Record<string, string | string[] | undefined>;
 export interface StaticFiles {
   /** false when handle() would surely answer undefined (the target is not under the prefix): lets the pipeline skip it. */
   covers(target: string): boolean;
-  /** undefined: not a static path here (the pipeline goes on to the origin). */
-  handle(req: { method: string; target: string; headers: Headers }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer | null } | undefined>;
+  /**
+   * undefined: not a static path here (the pipeline goes on to the origin). An answer from
+   * memory comes as it is, in the same turn; one that needs the disk as a promise.
+   */
+  serve(req: { method: string; target: string; headers: Headers }): StaticAnswer | Promise<StaticAnswer | undefined>;
+}
+
+export interface StaticAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer | null;
+}
+
+/** What the cache answers: a fresh object the pipeline may add headers to. */
+export interface CacheAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer | Readable | null;
+  cacheStatus: string;
+  result: string;
 }
 
 export interface CacheLayer {
-  handle(
+  /** A hit (or stale answer) as it is, in the same turn; a promise when the origin is involved; errors as a rejected promise. */
+  serve(
     req: { method: string; scheme: 'https' | 'http'; host: string; target: string; headers: Headers },
     fetchOrigin: (up: { method: string; target: string; headers: Headers }, signal?: AbortSignal) => Promise<{ status: number; headers: Headers; body: Readable | null }>,
     signal?: AbortSignal,
-  ): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer | Readable | null; cacheStatus: string; result: string }>;
+  ): CacheAnswer | Promise<CacheAnswer>;
   invalidateAfterUnsafe(req: { method: string; scheme: string; host: string; target: string; headers: Headers }, status: number, headers: Headers): void;
   /** Purge across this worker's store; returns how many objects were removed or marked stale. */
   purge?(kind: 'url' | 'prefix' | 'tag' | 'all', value: string, soft: boolean): number;

@@ -134,12 +134,21 @@ export class StaticSite {
 
   /** undefined when the target is not under cfg.prefix or the file does not exist (the pipeline then goes to the origin, or 404s when the host has no origin). */
   handle(req: StaticRequest): Promise<StaticResponse | undefined> {
+    const r = this.serve(req);
+    return r instanceof Promise ? r : Promise.resolve(r);
+  }
+
+  /**
+   * handle() for the pipeline's hot path: the answer to a repeated plain GET comes back as
+   * it is, in the same turn; everything else (a disk check, a miss) is a promise.
+   */
+  serve(req: StaticRequest): StaticResponse | Promise<StaticResponse | undefined> {
     // Most requests for a busy file are plain GETs: answered from the last full answer,
     // without parsing the target, looking the path up or building headers again.
     const key = recentKey(req);
     if (key !== undefined) {
       const recent = this.#recent.get(key);
-      if (recent !== undefined && this.#now() < recent.until) return Promise.resolve({ status: 200, headers: copyHeaders(recent.headers), body: recent.body });
+      if (recent !== undefined && this.#now() < recent.until) return { status: 200, headers: copyHeaders(recent.headers), body: recent.body };
     }
     return this.#handle(req, key);
   }

@@ -51,6 +51,20 @@ describe('storing and reusing', () => {
     expect(second.headers['via']).toBeUndefined();
   });
 
+  test('serve() answers a hit in the same turn, goes to the origin in a promise, and never throws', async () => {
+    f = await setup({ 'cache-control': 'max-age=60' });
+    const miss = f.cache.serve(cacheRequest('/s'), f.fetch);
+    expect(miss).toBeInstanceOf(Promise);
+    expect(await read(await miss)).toMatchObject({ status: 200, body: 'body 1', result: 'miss' });
+    const hit = f.cache.serve(cacheRequest('/s'), f.fetch);
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect(await read(hit as Awaited<typeof hit>)).toMatchObject({ status: 200, body: 'body 1', result: 'hit' });
+    // A refusal is a rejected promise, as from handle(): the caller has one error path.
+    const refused = f.cache.serve(cacheRequest('/not-stored', { 'cache-control': 'only-if-cached' }), f.fetch);
+    await expect(refused).rejects.toMatchObject({ code: 'AE_ONLY_IF_CACHED' });
+    expect(f.origin.count).toBe(1);
+  });
+
   test('Age adds the Age the origin sent to the time spent here (RFC 9111 §4.2.3)', async () => {
     f = await setup({ 'cache-control': 'max-age=600', age: '30' });
     await f.get('/a');
