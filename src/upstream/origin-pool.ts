@@ -137,18 +137,57 @@ export class OriginGroup {
  */
 class UpstreamBody extends Readable {
   readonly #abort: () => void;
+  readonly #resume: () => void;
   /** Set by collect(): the rest of the body goes here instead of through the stream. */
   #whole: { chunks: Buffer[]; size: number; max: number; resolve: (b: Buffer) => void; reject: (err: Error) => void } | undefined;
+  /**
+   * Chunks that came before anyone read the stream (for a small body, all of it, often in
+   * the read that brought the headers). They enter the stream on its first read; collect()
+   * takes them directly, so a body read whole never goes through push(), 'readable', 'end'
+   * and their process.nextTick()s. undefined once the stream has been read.
+   */
+  #early: Buffer[] | undefined = [];
+  #earlySize = 0;
+  /** collect() has the whole body and nobody listened to the stream: it ends unread. */
+  #taken = false;
   /** The origin has sent the whole body (the exchange's onComplete). */
   complete = false;
 
   constructor(resume: () => void, abort: () => void) {
-    super({ autoDestroy: true, read: resume, highWaterMark: 64 * 1024 });
+    super({ autoDestroy: true, highWaterMark: 64 * 1024 });
+    this.#resume = resume;
     this.#abort = abort;
   }
 
-  get collecting(): boolean {
-    return this.#whole !== undefined;
+  override _read(): void {
+    const early = this.#early;
+    if (early !== undefined) {
+      this.#early = undefined;
+      for (const c of early) this.push(c);
+      if (this.complete) {
+        this.push(null);
+        return;
+      }
+    }
+    this.#resume();
+  }
+
+  /** A chunk from the origin; false asks undici to pause until the stream is read. */
+  fromOrigin(chunk: Buffer): boolean {
+    if (this.#whole !== undefined) return this.addWhole(chunk);
+    const early = this.#early;
+    if (early === undefined) return this.push(chunk);
+    early.push(chunk);
+    this.#earlySize += chunk.length;
+    return this.#earlySize < this.readableHighWaterMark;
+  }
+
+  /** The origin sent the whole body. */
+  originEnded(): void {
+    this.complete = true;
+    // A stream already being read ends now; one not read yet ends on its first read.
+    if (this.#early === undefined) this.push(null);
+    this.finishWhole();
   }
 
   /**
@@ -164,7 +203,15 @@ class UpstreamBody extends Readable {
       this.#whole = whole;
       // Failures reach the caller through the promise; the stream's own 'error' has no reader.
       this.on('error', ignoreError);
-      for (let c = this.read() as Buffer | null; c !== null; c = this.read() as Buffer | null) if (!this.addWhole(c)) return;
+      const early = this.#early;
+      if (early !== undefined) {
+        this.#early = undefined;
+        for (const c of early) if (!this.addWhole(c)) return;
+        // undici may have paused for these: the rest comes straight to addWhole().
+        if (!this.complete) this.#resume();
+      } else {
+        for (let c = this.read() as Buffer | null; c !== null; c = this.read() as Buffer | null) if (!this.addWhole(c)) return;
+      }
       if (this.complete) this.finishWhole();
     });
   }
@@ -183,18 +230,28 @@ class UpstreamBody extends Readable {
     return true;
   }
 
-  /** The body ended: collect() resolves, and the stream ends too (so it closes, not aborts). */
+  /**
+   * The body ended: collect() resolves, and the stream is over without aborting the
+   * exchange: one someone listens to ends (so it closes, not aborts); one nobody listens to
+   * is destroyed at once, without reading its end through the stream machinery.
+   */
   finishWhole(): void {
     const whole = this.#whole;
     if (whole === undefined) return;
     this.#whole = undefined;
     whole.resolve(whole.chunks.length === 1 ? whole.chunks[0]! : Buffer.concat(whole.chunks, whole.size));
-    this.resume();
+    if (this.listenerCount('close') > 0 || this.listenerCount('end') > 0 || this.listenerCount('data') > 0) {
+      if (!this.readableEnded && this.#early === undefined && this.readableLength === 0) this.push(null);
+      this.resume();
+    } else {
+      this.#taken = true;
+      this.destroy();
+    }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     let e = err;
-    if (!e && !this.readableEnded) e = new errors.RequestAbortedError();
+    if (!e && !this.readableEnded && !this.#taken) e = new errors.RequestAbortedError();
     const whole = this.#whole;
     if (whole !== undefined) {
       this.#whole = undefined;
@@ -279,17 +336,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    const body = this.#body!;
-    if (body.collecting) return body.addWhole(chunk);
-    return body.push(chunk);
+    return this.#body!.fromOrigin(chunk);
   }
 
   onComplete(): void {
-    const body = this.#body;
-    if (!body) return;
-    body.complete = true;
-    body.push(null);
-    body.finishWhole();
+    this.#body?.originEnded();
   }
 
   onError(err: Error): void {

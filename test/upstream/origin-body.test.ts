@@ -64,6 +64,26 @@ describe('an origin body read whole', () => {
     }
   });
 
+  it('larger than the stream buffers and read only later, whole or as a stream, has every byte', async () => {
+    const BIG = Buffer.concat(Array.from({ length: 16 }, () => BODY)); // ~1 MiB
+    const group = await start((_req, res) => {
+      res.writeHead(200, { 'content-length': BIG.length });
+      res.end(BIG);
+    });
+    // Nobody reads for a while: the exchange must stop reading the origin, not drop bytes.
+    const whole = await get(group, '/late-whole');
+    await tick(50);
+    expect((await readBody(whole.body, BIG.length)).equals(BIG)).toBe(true);
+    const streamed = await get(group, '/late-stream');
+    await tick(50);
+    const chunks: Buffer[] = [];
+    for await (const c of streamed.body) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(BIG)).toBe(true);
+    // And the connection is still good for the next one.
+    const again = await get(group, '/again');
+    expect((await readBody(again.body, BIG.length)).length).toBe(BIG.length);
+  });
+
   it('over its limit is the origin\'s protocol error, and the next request still gets an answer', async () => {
     const group = await start((req, res) => {
       if (req.url === '/small') { res.end('ok'); return; }
