@@ -58,7 +58,7 @@ import { ageSeconds, currentAge } from './age.js';
 import { captureBody, discardBody, readBody } from './body.js';
 import { NO_REQUEST_DIRECTIVES, requestDirectives, type RequestDirectives } from './cache-control.js';
 import { detailStatus, forwardStatus, hitStatus, type ForwardReason } from './cache-status.js';
-import { CacheLock, type LockHandle } from './coalesce.js';
+import { CacheLock, type LockHandle, type LockOutcome } from './coalesce.js';
 import { invalidationKeys, isSafeMethod } from './invalidation.js';
 import { cacheKey, isCacheableTarget, keyOrigin, keyPrefix } from './key.js';
 import { CLIENT_CONDITIONALS, forwardedAsIs, originRequestHeaders, withoutPseudo, type SentValidators } from './origin-request.js';
@@ -418,7 +418,7 @@ export class EdgeCache {
   // ── fetch through the cache ───────────────────────────────────────────────────────────
 
   /** A miss or a validation: coalesced per key, then fetched by the leader. */
-  async #fetch(req: CacheRequest, primary: string, rd: RequestDirectives, ctx: ForwardContext, fetchOrigin: FetchOrigin, signal: AbortSignal | undefined, round: number): Promise<CacheResponse> {
+  #fetch(req: CacheRequest, primary: string, rd: RequestDirectives, ctx: ForwardContext, fetchOrigin: FetchOrigin, signal: AbortSignal | undefined, round: number): Promise<CacheResponse> {
     // Requests whose response others may not be able to share (the client's own no-store,
     // or Authorization: §3.5) do not lead a key — waiters would all be sent to the origin
     // afterwards. They fetch on their own (and may still store).
@@ -429,9 +429,15 @@ export class EdgeCache {
       this.#passUntil.delete(primary);
     }
     const acquired = this.#locks.acquire(primary);
+    // The leader's promise is the fetch's own: no async frame of this method around it.
     if (acquired.leader) return this.#fetchFromOrigin(req, rd, ctx, fetchOrigin, acquired.lock, undefined);
     this.#m.coalesced.inc();
-    const outcome = await acquired.wait;
+    return this.#afterWait(acquired.wait, req, primary, rd, ctx, fetchOrigin, signal, round);
+  }
+
+  /** A coalesced request: what the leader's fetch left decides whether it goes to the origin itself. */
+  async #afterWait(wait: Promise<LockOutcome<StoredResponse>>, req: CacheRequest, primary: string, rd: RequestDirectives, ctx: ForwardContext, fetchOrigin: FetchOrigin, signal: AbortSignal | undefined, round: number): Promise<CacheResponse> {
+    const outcome = await wait;
     switch (outcome.kind) {
       case 'stored':
         if (this.#usableFor(outcome.entry, primary, req)) {
