@@ -241,7 +241,8 @@ class UpstreamBody extends Readable {
     this.#whole = undefined;
     whole.resolve(whole.chunks.length === 1 ? whole.chunks[0]! : Buffer.concat(whole.chunks, whole.size));
     if (this.listenerCount('close') > 0 || this.listenerCount('end') > 0 || this.listenerCount('data') > 0) {
-      if (!this.readableEnded && this.#early === undefined && this.readableLength === 0) this.push(null);
+      // Ends the stream if originEnded() left that to its first read (a repeat is ignored).
+      this.push(null);
       this.resume();
     } else {
       this.#taken = true;

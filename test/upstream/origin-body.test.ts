@@ -84,6 +84,21 @@ describe('an origin body read whole', () => {
     expect((await readBody(again.body, BIG.length)).length).toBe(BIG.length);
   });
 
+  it('read whole by a request that can be cancelled: every byte, the stream ends, a late cancel changes nothing', async () => {
+    const group = await start((_req, res) => {
+      res.writeHead(200, { 'content-length': BODY.length });
+      res.end(BODY);
+    });
+    const ac = new AbortController();
+    const r = await group.request({ method: 'GET', target: '/cancellable', headers: { host: 'origin.test' }, body: null, signal: ac.signal });
+    expect((await readBody(r.body, BODY.length)).equals(BODY)).toBe(true);
+    await tick(0);
+    expect(r.body.readableEnded || r.body.destroyed).toBe(true);
+    ac.abort();
+    const next = await get(group, '/next');
+    expect((await readBody(next.body, BODY.length)).equals(BODY)).toBe(true);
+  });
+
   it('over its limit is the origin\'s protocol error, and the next request still gets an answer', async () => {
     const group = await start((req, res) => {
       if (req.url === '/small') { res.end('ok'); return; }
