@@ -262,12 +262,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
 }
 
 /**
- * Overload. autocannon is closed-loop per connection, so "2× the saturating rate" is offered
- * as 2× the peak rate (overallRate) spread over 8× the connections of the peak phase: once
- * the subject saturates, 400 requests wait on it instead of 50 — excess concurrency, close
- * to but not exactly an open loop. Phases: peak (closed loop, 50 conns), unloaded (a quarter
- * of the peak, paced, 20 conns), 2× (paced, 400 conns). The row's figures are the 2× phase:
- * goodput (2xx/s) and p99 of the admitted (2xx) requests; the phases are in `extra`.
+ * Overload. Load generators here are closed-loop per connection, so "2× the saturating rate"
+ * is offered as 2× the peak rate spread over 8× the connections of the peak phase: once the
+ * subject saturates, 400 requests wait on it instead of 50 — excess concurrency, close to but
+ * not exactly an open loop. Phases: peak (closed loop, 50 conns), unloaded (a quarter of the
+ * peak, paced, 20 conns), 2× (paced, 400 conns). The row's figures are the 2× phase: goodput
+ * (2xx/s) and p99 of the admitted requests (autocannon: 2xx only; wrk: every answer, which
+ * is the same while nothing is shed); the phases are in `extra`.
+ *
+ * wrk, when installed, measures it: one autocannon thread with 400 TLS connections fell to
+ * about 0.7 of its own 50-connection rate, so it measured itself at 2×: in the 2026-12-02
+ * 13:26 run HAProxy "kept" 0.69 of a 15k req/s peak, a rate it serves several times over
+ * under wrk.
  */
 async function overload(procs: ProcessSet, g: GeneratorName, s: Scenario, port: number, spec: (s: Scenario, port: number, extra?: Partial<LoadSpec>) => LoadSpec): Promise<LoadResult> {
   const peak = await runLoad(procs, g, spec(s, port, { connections: 50 }));

@@ -54,27 +54,62 @@ export function parseWrk(out: string, durationS: number): LoadResult {
   return { generator: 'wrk', rps: (total - non2xx) / secs, p50Ms: pct('50'), p99Ms: pct('99'), responses: total, non2xx, errors, durationS: secs };
 }
 
-function wrkScript(spec: LoadSpec, dir: string): string | undefined {
-  if (spec.workload === 'fixed') return undefined;
-  const file = join(dir, 'workload.lua');
-  const pick = spec.workload === 'unique' ? 'true' : 'math.random() < 0.1';
-  writeFileSync(file, `-- ${spec.workload} workload (bench/load/generators.ts)
-local n = 0
+/**
+ * The Lua script for one wrk run, or none for a fixed path as fast as possible. The mixed and
+ * unique workloads make their misses with a counter; a rate (spec.rate) paces the run with one
+ * schedule for all connections: each request is due 1/rate after the previous one, and a
+ * connection that is free sleeps until its request is due (wrk's delay(), whole ms; LuaJIT's
+ * ffi reads the monotonic clock, which wrk does not give its scripts). When every connection
+ * is busy the schedule falls behind and the next free one sends at once, so an overloaded
+ * subject sees the offered rate as far as the connections allow, not the rate of its answers;
+ * the schedule never lags more than 50 ms, so a stall is not followed by a burst.
+ */
+export function wrkScript(spec: LoadSpec): string | undefined {
+  if (spec.workload === 'fixed' && !spec.rate) return undefined;
+  const parts = [`-- ${spec.workload} workload${spec.rate ? `, paced at ${spec.rate} requests/s` : ''} (bench/load/generators.ts)`];
+  if (spec.workload === 'fixed') {
+    parts.push(`request = function() return wrk.format("GET", "${spec.path}") end`);
+  } else {
+    const pick = spec.workload === 'unique' ? 'true' : 'math.random() < 0.1';
+    parts.push(`local n = 0
 request = function()
   if ${pick} then
     n = n + 1
     return wrk.format("GET", "${spec.path}?miss=${spec.uniquePrefix}-" .. n)
   end
   return wrk.format("GET", "${spec.path}")
+end`);
+  }
+  if (spec.rate) {
+    parts.push(`local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } anyedge_timespec;
+int clock_gettime(int clk, anyedge_timespec *ts);
+]]
+local ts = ffi.new("anyedge_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
 end
-`);
-  return file;
+local gap = 1000 / ${spec.rate}
+local due = nil
+delay = function()
+  local t = now_ms()
+  if due == nil or due < t - 50 then due = t end
+  due = due + gap
+  if due <= t then return 0 end
+  return due - t
+end`);
+  }
+  return `${parts.join('\n')}\n`;
 }
 
 async function wrk(procs: ProcessSet, spec: LoadSpec): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'anyedge-bench-wrk-'));
   try {
-    const script = wrkScript(spec, dir);
+    const text = wrkScript(spec);
+    let script: string | undefined;
+    if (text !== undefined) { script = join(dir, 'workload.lua'); writeFileSync(script, text); }
     const base = ['-t1', `-c${spec.connections}`, '--timeout', '10s', ...(script ? ['-s', script] : [])];
     const url = `https://127.0.0.1:${spec.port}${spec.path}`;
     if (spec.warmupS > 0) await finish('wrk', procs.start('wrk', 'wrk', { args: [...base, `-d${spec.warmupS}s`, url], cpus: spec.cpus }), budgetMs(spec), procs);

@@ -14,7 +14,7 @@ export interface LoadSpec {
   durationS: number;
   /** Seconds of load before measuring (same connections, results dropped). */
   warmupS: number;
-  /** Requests per second offered in total (autocannon overallRate); unset: as fast as possible. */
+  /** Requests per second offered in total (autocannon overallRate; wrk: a Lua schedule); unset: as fast as possible. */
   rate?: number;
   /** h2 streams per connection (h2load -m). */
   streams?: number;

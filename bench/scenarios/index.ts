@@ -30,7 +30,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'mixed-h1', title: 'mixed 90 % hits / 10 % misses, HTTP/1.1 (50 conns)', needs: 'h1', generators: ['autocannon'], shape: { path: PATHS.small, workload: 'mixed', connections: 50 }, kind: 'load', quick: false },
   { name: 'tls-full', title: 'new TLS connection per request, full handshake (16 loops)', needs: 'h1', generators: ['tls-loop'], shape: { path: PATHS.small, workload: 'fixed', connections: 16, handshake: 'full' }, kind: 'load', quick: true },
   { name: 'tls-resumed', title: 'new TLS connection per request, resumed with session tickets (16 loops)', needs: 'h1', generators: ['tls-loop'], shape: { path: PATHS.small, workload: 'fixed', connections: 16, handshake: 'resumed' }, kind: 'load', quick: false },
-  { name: 'overload', title: 'overload: mixed 90/10 offered at 2× the peak rate over 400 conns (autocannon overallRate; peak: 50 conns)', needs: 'h1', generators: ['autocannon'], shape: { path: PATHS.small, workload: 'mixed', connections: 400 }, kind: 'overload', quick: false },
+  { name: 'overload', title: 'overload: mixed 90/10 offered at 2× the peak rate over 400 conns (wrk paced by one schedule, else autocannon overallRate; peak: 50 conns)', needs: 'h1', generators: ['wrk', 'autocannon'], shape: { path: PATHS.small, workload: 'mixed', connections: 400 }, kind: 'overload', quick: false },
 ];
 
 /** Not a load scenario: fills anyedge's cache and reads its heap (anyedge-1w only). */
