@@ -213,6 +213,9 @@ export class EdgeServer {
       socket[MOVED_AT] = performance.now();
       socket.once('close', () => {
         this.#sockets.delete(socket);
+        // SHED is set on this socket (the TLS one on a TLS listener, not the TCP socket
+        // admission saw): counted here, or #shedExcess would think it still open forever.
+        if (socket[SHED]) this.#shedOpen--;
       });
     });
     // HTTP/1.1 (on the TLS server too: ALPN http/1.1 goes to Node's http connection listener).
@@ -324,7 +327,6 @@ export class EdgeServer {
         };
         socket.once('close', () => {
           this.#admitted--;
-          if ((socket as TrackedSocket)[SHED]) this.#shedOpen--;
           if (handshaking) { handshaking = false; this.#handshaking--; }
           admission?.released();
         });

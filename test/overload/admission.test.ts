@@ -56,6 +56,13 @@ function tlsConn(edge: TestEdge): Conn {
   return c;
 }
 
+/** A TLS connection that has had one request answered 200 (busy in the current step). */
+async function busyConn(edge: TestEdge): Promise<Conn> {
+  const c = tlsConn(edge);
+  expect((await c.request()).status).toBe(200);
+  return c;
+}
+
 const open: Array<{ close(): unknown }> = [];
 let origin: TestOrigin | undefined;
 
@@ -90,10 +97,8 @@ afterEach(async () => {
 describe('connection admission on the edge', () => {
   it('tells the newest connections above the limit to go, and holds then refuses new ones before TLS', async () => {
     const { edge, a } = await setup({});
-    const older = tlsConn(edge);
-    expect((await older.request()).status).toBe(200);
-    const newer = tlsConn(edge);
-    expect((await newer.request()).status).toBe(200);
+    const older = await busyConn(edge);
+    const newer = await busyConn(edge);
     expect(edge.runtime.edge.admittedConnections).toBe(2);
 
     // Two busy connections, room for one: the newest must go.
@@ -116,6 +121,29 @@ describe('connection admission on the edge', () => {
     expect(a.stats()).toMatchObject({ queued: 0, refused: 1 });
     // The old connection was never disturbed.
     expect((await older.request()).status).toBe(200);
+  });
+
+  it('tells another connection to go once an earlier one told to go has closed (TLS)', async () => {
+    const { edge, a } = await setup({});
+    const first = await busyConn(edge);
+    const second = await busyConn(edge);
+    a.update(performance.now());
+    expect(a.limit).toBe(1);
+    expect((await second.request()).headers).toContain('connection: close');
+    await waitFor(() => second.closed, 'the first shed connection to close');
+    first.socket.destroy();
+    await waitFor(() => edge.runtime.edge.admittedConnections === 0, 'both connections to be gone');
+    // Nothing busy in this step: room for new connections again.
+    a.update(performance.now());
+    const third = await busyConn(edge);
+    const fourth = await busyConn(edge);
+    // Two busy again, room for one: the newest must go, as the first time.
+    a.update(performance.now());
+    expect(a.excess()).toBe(1);
+    expect((await fourth.request()).headers).toContain('connection: close');
+    await waitFor(() => fourth.closed, 'the second shed connection to close');
+    expect((await third.request()).headers).not.toContain('connection: close');
+    third.socket.destroy();
   });
 
   it('admits a waiting connection when a place frees up', async () => {
