@@ -178,16 +178,17 @@ const thresholds = z.strictObject({
 
 /**
  * Connection admission (src/overload/admission.ts). While the event loop is saturated and
- * more connections are busy than fit in targetDelay at the measured CPU per request, the
- * worker serves only that many: the newest busy ones are told to go, new ones wait before
+ * more connections are busy than fit in targetDelay (by the measured CPU per request, or by
+ * the loop's lateness when that lets more in), the worker serves only that many: the newest busy ones are told to go, new ones wait before
  * TLS, up to queueTimeout, then are closed. While limited, the worker reports itself
  * overloaded (the route is de-preferred). maxHandshakes applies always.
  */
 export const admissionSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /**
-   * The queueing delay a busy connection's request may see: capacity = targetDelay / CPU
-   * per request. Generous on purpose: a client waiting 100 ms is better served than one
+   * The queueing delay a busy connection's request may see: capacity = the larger of
+   * targetDelay / CPU per request and busy × targetDelay / (twice the loop's mean
+   * lateness). Generous on purpose: a client waiting 100 ms is better served than one
    * turned away, and moving load to other nodes is the route's job (reported overloaded).
    */
   targetDelay: duration.default(100),

@@ -9,15 +9,22 @@
 // admits (Little's law), and B at that bound still keeps the worker at its peak rate.
 //
 // The limit is computed, not searched for: every step (the overload manager's tick) measures
-// the CPU per request over the interval (busy loop time / requests answered, smoothed), and
-// the capacity is targetDelay / that cost. When the loop is saturated (utilisation ≥
-// saturation) and more connections are busy than the capacity, the worker limits itself to
-// the capacity: the newest busy connections above it are told to go (Connection: close on
-// their next response, GOAWAY on h2; idle ones are left alone, they cost nothing) and new
-// connections wait before TLS. The limit follows the capacity while the loop stays saturated,
-// and is lifted after releaseAfter without saturation. Searching (AIMD on the event-loop
-// delay) was tried first: every step up admitted a batch of handshakes, whose CPU read as
-// overload, and the limit sank to its floor with half the goodput.
+// the CPU per request over the interval (busy loop time / requests answered, smoothed) and
+// the event loop's mean lateness, and the capacity is the larger of two estimates of the busy
+// connections that keep a request's queueing within targetDelay: targetDelay / (CPU per
+// request), which counts every busy connection as always having a request waiting, and busy
+// × targetDelay / (the wait the loop's lateness shows), which also sees clients that pause
+// between requests. When the loop is saturated (utilisation ≥ saturation) and more
+// connections are busy than the capacity, the worker limits itself to the capacity: the
+// newest busy connections above it are told to go (Connection: close on their next response,
+// GOAWAY on h2; idle ones are left alone, they cost nothing) and new connections wait before
+// TLS. While the loop stays saturated the limit follows the capacity, down at once and up by
+// a quarter a step; while it is not, and connections wait, the limit grows by a quarter a
+// step; it is lifted after releaseAfter without saturation. Searching (AIMD on the event-loop
+// delay alone) was tried first: every step up admitted a batch of handshakes, whose CPU read
+// as overload, and the limit sank to its floor with half the goodput. Limiting by CPU alone
+// did the opposite wrong with 400 paced clients (wrk, 2026-12-02): a limit of 180 left the
+// loop 40 % idle while connections waited and were refused.
 //
 // A waiting connection is admitted when a place frees up (newest first while limited), or
 // closed after queueTimeout (as a full accept queue would refuse it); at most maxQueued wait, the rest are closed at once. A
@@ -36,7 +43,7 @@
 //   admission.offer(socket, () => startTls(socket));    // on each accepted TCP connection
 //   admission.excess()                                  // busy connections to shed now
 import type { Socket } from 'node:net';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { OverloadConfig } from '../config/schema.js';
 
 export type AdmissionConfig = OverloadConfig['admission'];
@@ -52,6 +59,10 @@ export interface AdmissionSources {
   busy(): number;
   /** Event-loop utilisation 0..1 since the previous call. */
   utilization(): number;
+  /** Mean lateness (ms) of a periodic timer since the previous call: how long the loop's turns keep work waiting. */
+  loopDelay(): number;
+  /** Releases what the sources hold (called by close()). */
+  stop?(): void;
 }
 
 export interface AdmissionStats {
@@ -72,7 +83,8 @@ interface Waiting {
   onClose: () => void;
 }
 
-const GROW_BELOW = 0.6;
+/** Most a limit grows in one step. */
+const GROW = 1.25;
 
 export class ConnectionAdmission {
   readonly cfg: AdmissionConfig;
@@ -81,6 +93,7 @@ export class ConnectionAdmission {
   #limit = Number.POSITIVE_INFINITY;
   #calmSince: number | undefined;
   #cost: number | undefined;
+  #delay: number | undefined;
   #lastRequests = 0;
   #lastAt: number | undefined;
   #busy = 0;
@@ -114,6 +127,9 @@ export class ConnectionAdmission {
   /** Smoothed CPU milliseconds per request; undefined before the first busy interval. */
   get costMs(): number | undefined { return this.#cost; }
 
+  /** Smoothed mean event-loop delay, ms; undefined before the first step. */
+  get loopDelayMs(): number | undefined { return this.#delay; }
+
   /** One control step; nowMs is monotonic. Returns the limit after the step. */
   update(nowMs: number): number {
     const requests = this.#sources.requests();
@@ -129,24 +145,54 @@ export class ConnectionAdmission {
       const cost = (utilization * interval) / served;
       this.#cost = this.#cost === undefined ? cost : this.#cost * 0.7 + cost * 0.3;
     }
+    const delay = this.#sources.loopDelay();
+    if (interval > 0 && Number.isFinite(delay) && delay >= 0) this.#delay = this.#delay === undefined ? delay : this.#delay * 0.7 + delay * 0.3;
     const { targetDelay, minConnections, saturation, releaseAfter } = this.cfg;
-    const capacity = this.#cost === undefined || this.#cost <= 0 ? Number.POSITIVE_INFINITY : Math.max(minConnections, Math.floor(targetDelay / this.#cost));
+    const capacity = Math.max(minConnections, this.#fit(busy));
     const saturated = utilization >= saturation;
     const before = this.#limit;
     if (saturated && (this.limiting || busy > capacity)) {
       this.#calmSince = undefined;
-      this.#limit = capacity;
-      if (this.#limit !== before) this.onLimit?.(this.#limit, `loop ${(utilization * 100).toFixed(0)} % busy, ${busy} busy connections, ${this.#cost!.toFixed(3)} ms per request: ${capacity} fit in ${targetDelay} ms`);
+      // Limited already: follow the capacity down at once, but up by a quarter a step at most,
+      // so the handshakes of the connections let in do not all land in one step.
+      this.#limit = this.limiting ? Math.max(minConnections, Math.min(capacity, Math.ceil(this.#limit * GROW))) : capacity;
+      if (this.#limit !== before) this.onLimit?.(this.#limit, `loop ${(utilization * 100).toFixed(0)} % busy, ${busy} busy connections, ${this.#cost?.toFixed(3) ?? '?'} ms per request, requests wait about ${(2 * (this.#delay ?? 0)).toFixed(1)} ms: ${capacity} fit in ${targetDelay} ms`);
     } else if (this.limiting) {
       this.#calmSince ??= nowMs;
       if (nowMs - this.#calmSince >= releaseAfter) {
         this.#limit = Number.POSITIVE_INFINITY;
         this.onLimit?.(this.#limit, `loop below ${(saturation * 100).toFixed(0)} % busy for ${releaseAfter} ms`);
+      } else if (this.#queue.length > 0) {
+        // Not saturated with connections waiting: the limit is too low for what these clients
+        // send (they pause between requests); let more in, a quarter a step.
+        this.#limit = Math.ceil(this.#limit * GROW);
+        this.onLimit?.(this.#limit, `loop ${(utilization * 100).toFixed(0)} % busy with ${this.#queue.length} connections waiting`);
       }
     }
     this.#drainQueue();
     this.onStep?.();
     return this.#limit;
+  }
+
+  /**
+   * Busy connections that keep a request's queueing within targetDelay. Two estimates, the
+   * larger wins:
+   * - by CPU: targetDelay / (CPU per request), right when every busy connection always has a
+   *   request waiting (a closed-loop load test);
+   * - by the loop's own lateness: a request waits for the turn in progress and then for its
+   *   place in the next, about twice the mean lateness of a timer; busy connections scale it,
+   *   so busy × targetDelay / wait fit. This one sees clients that pause between requests,
+   *   which the first counts as always waiting: limited by CPU alone, such clients left the
+   *   loop idle while connections waited.
+   */
+  #fit(busy: number): number {
+    const { targetDelay } = this.cfg;
+    if (targetDelay <= 0) return 0;
+    const byCpu = this.#cost === undefined || this.#cost <= 0 ? Number.POSITIVE_INFINITY : targetDelay / this.#cost;
+    const wait = 2 * (this.#delay ?? 0);
+    // No lateness measured: no evidence either way, the CPU estimate stands.
+    const byDelay = wait > 0 ? (busy * targetDelay) / wait : 0;
+    return Math.floor(Math.max(byCpu, byDelay));
   }
 
   /**
@@ -186,6 +232,7 @@ export class ConnectionAdmission {
 
   /** Closes every waiting connection (shutdown). */
   close(): void {
+    this.#sources.stop?.();
     for (const w of this.#queue.splice(0)) {
       clearTimeout(w.timer);
       w.socket.off('close', w.onClose);
@@ -243,5 +290,25 @@ export function loopUtilizationSince(): () => number {
     const u = performance.eventLoopUtilization(now, prev).utilization;
     prev = now;
     return u;
+  };
+}
+
+/**
+ * Mean event-loop delay (ms) since the previous call of the returned function: how late a
+ * timer due every resolutionMs fired, on average (an idle loop: about 0). The histogram runs
+ * until stop() (one libuv timer); 0 when it recorded nothing.
+ */
+export function loopDelaySince(resolutionMs = 10): { read: () => number; stop: () => void } {
+  const h = monitorEventLoopDelay({ resolution: resolutionMs });
+  h.enable();
+  return {
+    read: () => {
+      if (h.count === 0) return 0;
+      // Nanoseconds between two of its timer callbacks, so an idle loop records resolutionMs.
+      const late = Math.max(0, h.mean / 1e6 - resolutionMs);
+      h.reset();
+      return late;
+    },
+    stop: () => h.disable(),
   };
 }

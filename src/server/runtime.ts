@@ -12,7 +12,7 @@ import { EdgeServer, type BoundListener } from './edge-server.js';
 import { CertificateSet } from './tls.js';
 import { buildHostExtras } from './host-extras.js';
 import { OverloadManager } from '../overload/manager.js';
-import { ConnectionAdmission, loopUtilizationSince } from '../overload/admission.js';
+import { ConnectionAdmission, loopDelaySince, loopUtilizationSince } from '../overload/admission.js';
 import { EdgeCache } from '../cache/edge-cache.js';
 
 export interface RuntimeOptions {
@@ -68,13 +68,16 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
   let edge: EdgeServer | undefined;
   const load = { inflight: () => pipeline?.inflight ?? 0, connections: () => edge?.openConnections ?? 0 };
   reportLoadFrom(load);
-  const admission = config.overload.enabled && config.overload.admission.enabled
+  const delay = config.overload.enabled && config.overload.admission.enabled ? loopDelaySince() : undefined;
+  const admission = delay
     ? new ConnectionAdmission(config.overload.admission, {
       open: () => edge?.admittedConnections ?? 0,
       handshaking: () => edge?.handshakingConnections ?? 0,
       requests: () => edge?.requestCount ?? 0,
       busy: () => edge?.busyConnections() ?? 0,
       utilization: loopUtilizationSince(),
+      loopDelay: delay.read,
+      stop: delay.stop,
     })
     : undefined;
   const overload = new OverloadManager(config.overload, {

@@ -242,18 +242,26 @@ describe('connection admission on the edge', () => {
   });
 });
 
+/** Enough of a socket for offer(): it is paused, listened to and maybe destroyed. */
+function fakeSocket(): Socket {
+  const s = { destroyed: false, pause: () => s, on: () => s, once: () => s, off: () => s, destroy: () => { s.destroyed = true; return s; } };
+  return s as unknown as Socket;
+}
+
 class FakeSources {
   open = 0;
   handshaking = 0;
   requests = 0;
   busy = 0;
   utilization = 0;
+  loopDelay = 0;
   readonly sources = {
     open: () => this.open,
     handshaking: () => this.handshaking,
     requests: () => this.requests,
     busy: () => this.busy,
     utilization: () => this.utilization,
+    loopDelay: () => this.loopDelay,
   };
 }
 
@@ -313,6 +321,51 @@ describe('ConnectionAdmission control step', () => {
     expect(a.update(1999)).not.toBe(Number.POSITIVE_INFINITY);
     expect(a.update(2000)).toBe(Number.POSITIVE_INFINITY);
     expect(a.limiting).toBe(false);
+  });
+
+  it('counts clients that pause between requests by the loop\'s lateness, not only by CPU', () => {
+    const f = new FakeSources();
+    const a = started(f);
+    // 0.1 ms per request: 200 fit in 20 ms by CPU. 300 busy connections, but the loop is only
+    // 2 ms late on average (requests wait about 4 ms): these clients pause between requests,
+    // and 300 × 20 / 4 = 1,500 of them fit. No limit.
+    Object.assign(f, { requests: 2500, utilization: 1, busy: 300, loopDelay: 2 });
+    expect(a.update(250)).toBe(Number.POSITIVE_INFINITY);
+    expect(a.loopDelayMs).toBeCloseTo(2);
+    // The same clients, the loop 20 ms late (wait 40 ms): 150 by lateness, 200 by CPU; the
+    // larger stands, so a late loop never limits below what the CPU estimate allows.
+    const g = new FakeSources();
+    const b = started(g);
+    Object.assign(g, { requests: 2500, utilization: 1, busy: 300, loopDelay: 20 });
+    expect(b.update(250)).toBe(200);
+    // Lateness measured 0: no evidence, the CPU estimate alone decides.
+    const h = new FakeSources();
+    const c = started(h);
+    Object.assign(h, { requests: 2500, utilization: 1, busy: 300, loopDelay: 0 });
+    expect(c.update(250)).toBe(200);
+  });
+
+  it('raises a limit by at most a quarter a step, and while the loop has room and connections wait', () => {
+    const f = new FakeSources();
+    const a = started(f);
+    Object.assign(f, { requests: 2500, utilization: 1, busy: 400 });
+    expect(a.update(250)).toBe(200);
+    // Much cheaper requests: 273 fit now (cost smoothed to 0.073 ms), but the limit rises by
+    // a quarter a step.
+    Object.assign(f, { requests: 27500, busy: 200 });
+    expect(a.update(500)).toBe(250);
+    // Not saturated and nobody waiting: the limit stays until it is lifted.
+    Object.assign(f, { requests: 28000, utilization: 0.5, busy: 100 });
+    expect(a.update(750)).toBe(250);
+    // Not saturated with a connection waiting: a quarter more.
+    const waiting = fakeSocket();
+    let admitted = false;
+    Object.assign(f, { busy: 300 });
+    a.update(1000);
+    a.offer(waiting, () => { admitted = true; });
+    expect(a.stats().queued).toBe(1);
+    expect(a.update(1250)).toBe(Math.ceil(250 * 1.25));
+    expect(admitted).toBe(true);
   });
 
   it('never goes below minConnections, and does nothing when disabled', () => {
