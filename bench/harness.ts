@@ -71,12 +71,12 @@ export interface BenchRun {
   error?: string;
 }
 
-export function resolveSubjects(names: string[] | undefined, extra: SubjectDef[] = []): { subjects: SubjectDef[]; notes: string[] } {
+export function resolveSubjects(names: string[] | undefined, extra: SubjectDef[] = [], quick = false): { subjects: SubjectDef[]; notes: string[] } {
   const all = [...SUBJECTS, ...extra];
   const notes: string[] = [];
   if (names === undefined) {
     const subjects = all.filter((s) => {
-      if (s.optional) return false;
+      if (s.optional || (quick && s.noiseFloor)) return false;
       const missing = s.requires.filter((b) => !hasBinary(b));
       if (missing.length) notes.push(`subject ${s.name} skipped: ${missing.join(', ')} not installed (Debian: apt-get install ${missing.join(' ')})`);
       return missing.length === 0;
@@ -153,7 +153,7 @@ function supports(def: SubjectDef, s: Scenario): boolean {
 
 export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const { subjects, notes } = resolveSubjects(opts.subjects, opts.extraSubjects);
+  const { subjects, notes } = resolveSubjects(opts.subjects, opts.extraSubjects, opts.quick);
   const { scenarios: wanted, memory } = resolveScenarios(opts.scenarios, opts.quick);
   const generators: Record<string, GeneratorName> = {};
   const scenarios: Scenario[] = [];
@@ -286,6 +286,7 @@ async function overload(procs: ProcessSet, g: GeneratorName, s: Scenario, port: 
       peakRps: Math.round(peak.rps),
       offeredRps: offered,
       goodputRatio: Number((over.rps / peak.rps).toFixed(3)),
+      unloadedRps: Math.round(quiet.rps),
       unloadedP99Ms: Number(quiet.p99Ms.toFixed(3)),
       p99Ratio: Number((over.p99Ms / quiet.p99Ms).toFixed(2)),
       shed: over.non2xx,

@@ -99,6 +99,12 @@ const f0 = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleSt
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const range = (s: Spread, fmt: (n: number) => string): string => (s.n > 1 ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : fmt(s.median));
 
+function noiseLine(run: BenchRun): string[] {
+  const aa = noiseFloor(run);
+  if (aa === undefined) return [];
+  return ['', `**Noise floor:** bare-again is bare started anew and measured at the other end of each round; its same-round ratio to bare moved ${f2(aa.min)}–${f2(aa.max)} (median ${f2(aa.median)}, ${aa.n} rounds × scenarios). Two ratios closer than that spread are not a measured difference.`];
+}
+
 /** Scenarios × subjects: req/s × bare (median), the figure to read first. */
 function matrix(run: BenchRun, rows: SummaryRow[]): string[] {
   const subjects = run.subjects.map((x) => x.name).filter((n) => rows.some((r) => r.subject === n));
@@ -108,6 +114,21 @@ function matrix(run: BenchRun, rows: SummaryRow[]): string[] {
     out.push(`| ${sc.name} | ${subjects.map((su) => { const r = rows.find((x) => x.scenario === sc.name && x.subject === su); return r ? f2(r.rpsRatio.median) : '–'; }).join(' | ')} |`);
   }
   return out;
+}
+
+/**
+ * The A/A spread: bare-again / bare over every round of every scenario (per-round ratios),
+ * or undefined when the run had no bare-again.
+ */
+export function noiseFloor(run: BenchRun): Spread | undefined {
+  const values: number[] = [];
+  for (const sc of run.scenarios) {
+    for (const r of run.records.filter((x) => x.scenario === sc.name && x.subject === 'bare-again')) {
+      const ref = find(run.records, r.round, sc.name, REFERENCE_SUBJECT);
+      if (ref && ref.result.rps > 0) values.push(r.result.rps / ref.result.rps);
+    }
+  }
+  return values.length === 0 ? undefined : spread(values);
 }
 
 export function markdown(run: BenchRun, rows: SummaryRow[]): string {
@@ -122,6 +143,7 @@ export function markdown(run: BenchRun, rows: SummaryRow[]): string {
     ...(run.error ? ['', `**The run stopped on an error; results are partial:** ${run.error.split('\n')[0]}`] : []),
     '',
     ...matrix(run, rows),
+    ...noiseLine(run),
     '',
     '| scenario | subject | generator | req/s | ×bare | p99 ms | p99 ×bare | non-2xx | errors |',
     '|---|---|---|--:|--:|--:|--:|--:|--:|',

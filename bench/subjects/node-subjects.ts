@@ -1,7 +1,7 @@
 // The Node subjects without anyedge: the bare server (the reference every ratio divides by),
 // its h2 core-API variant, and the two cache-less forwarders.
 import { childScript } from '../paths.js';
-import type { SubjectContext, SubjectDef } from './types.js';
+import type { RunningSubject, SubjectContext, SubjectDef } from './types.js';
 import { readyPorts } from './readiness.js';
 
 async function startNodeChild(name: string, script: string, ctx: SubjectContext, extra: Record<string, string>): Promise<{ ports: Record<string, number>; m: ReturnType<SubjectContext['procs']['start']> }> {
@@ -10,16 +10,32 @@ async function startNodeChild(name: string, script: string, ctx: SubjectContext,
   return { ports: await readyPorts(m), m };
 }
 
+async function startBare(name: string, ctx: SubjectContext): Promise<RunningSubject> {
+  const { ports, m } = await startNodeChild(name, 'subjects/bare-node-server.js', ctx, { mode: 'compat' });
+  return { h1Port: ports['h1']!, h2Port: ports['h2']!, processes: [m] };
+}
+
 export const bareNode: SubjectDef = {
   name: 'bare',
   description: 'bare Node: node:https (h1) and the http2 compat API (h2) answering the same bytes from memory; the reference (1.00×)',
   requires: [],
   features: ['h1', 'h2', 'static'],
   pin: 'server',
-  async start(ctx) {
-    const { ports, m } = await startNodeChild('bare', 'subjects/bare-node-server.js', ctx, { mode: 'compat' });
-    return { h1Port: ports['h1']!, h2Port: ports['h2']!, processes: [m] };
-  },
+  start: (ctx) => startBare('bare', ctx),
+};
+
+/**
+ * The bare server again, as a subject of its own: it starts anew and runs at the other end
+ * of each round from bare (the harness puts it last and reverses every second round), so its
+ * ratio to bare is how far two identical subjects drift apart in this run: the noise floor
+ * every other ratio should be read against.
+ */
+export const bareNodeAgain: SubjectDef = {
+  ...bareNode,
+  name: 'bare-again',
+  description: 'bare Node again, started anew at the other end of each round: its ratio to bare is this run\'s noise floor (A/A)',
+  noiseFloor: true,
+  start: (ctx) => startBare('bare-again', ctx),
 };
 
 export const bareNodeH2Stream: SubjectDef = {

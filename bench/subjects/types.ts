@@ -57,6 +57,8 @@ export interface SubjectDef {
   features: readonly Feature[];
   /** Only run when named in --subjects (a diagnostic variant, not a subject of the issue). */
   optional?: boolean;
+  /** The A/A control (bare-again): left out of a --quick run unless named. */
+  noiseFloor?: boolean;
   /** Cores it is pinned to ("server" or "all"). */
   pin: keyof Pick<CpuPlan, 'server' | 'all'>;
   start(ctx: SubjectContext): Promise<RunningSubject>;

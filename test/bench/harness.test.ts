@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSubjects, runBench, type BenchOptions, type BenchRun } from '../../bench/harness.js';
 import { ANYEDGE_CLI, REPO_ROOT } from '../../bench/paths.js';
-import { BenchError, anyAlive } from '../../bench/processes.js';
+import { BenchError, anyAlive, hasBinary } from '../../bench/processes.js';
 import { summariseProfile, type CpuProfile } from '../../bench/profile.js';
 import { bareNode } from '../../bench/subjects/node-subjects.js';
 import { readyPorts } from '../../bench/subjects/readiness.js';
@@ -48,18 +48,20 @@ describe('bench harness', () => {
     expect(existsSync(ANYEDGE_CLI)).toBe(true);
   });
 
-  it('runs bare, anyedge and the undici forwarder, stops every process and writes the report', async () => {
+  it('runs bare, anyedge, the undici forwarder and bare again, stops every process and writes the report', async () => {
     const out = tempDir();
-    const r = await runCli(['--subjects', 'bare,anyedge-1w,undici', '--scenarios', 'hit-1k-h1', '--duration', '1', '--warmup', '0', '--rounds', '1', '--out', out]);
+    const r = await runCli(['--subjects', 'bare,anyedge-1w,undici,bare-again', '--scenarios', 'hit-1k-h1', '--duration', '1', '--warmup', '0', '--rounds', '1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun & { summary: Array<{ subject: string; scenario: string }> };
-    expect(run.records.map((x) => x.subject).sort()).toEqual(['anyedge-1w', 'bare', 'undici']);
-    expect(run.summary.map((x) => x.subject).sort()).toEqual(['anyedge-1w', 'bare', 'undici']);
-    // origin, three subjects, anyedge's worker, three generators at least.
-    expect(run.pids.length).toBeGreaterThanOrEqual(8);
+    expect(run.records.map((x) => x.subject).sort()).toEqual(['anyedge-1w', 'bare', 'bare-again', 'undici']);
+    expect(run.summary.map((x) => x.subject).sort()).toEqual(['anyedge-1w', 'bare', 'bare-again', 'undici']);
+    // origin, four subjects, anyedge's worker, four generators at least.
+    expect(run.pids.length).toBeGreaterThanOrEqual(10);
     expect(anyAlive(run.pids)).toEqual([]);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     for (const s of ['bare', 'anyedge-1w', 'undici', 'hit-1k-h1', 'autocannon']) expect(md).toContain(s);
+    // The A/A control gives the run's noise floor, named in the report.
+    expect(md).toMatch(/\*\*Noise floor:\*\* bare-again .* moved \d+\.\d\d–\d+\.\d\d/);
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   }, 120_000);
 
@@ -98,6 +100,31 @@ describe('bench harness', () => {
     expect(s.self).toEqual([['leaf src/a.js:10', 0.5], ['outer', 0.5]]);
     expect(s.inclusive).toEqual([['outer', 1], ['leaf src/a.js:10', 0.5]]);
     expect(s.folded).toEqual(['outer;leaf_src/a.js:10 200', 'outer 200']);
+  });
+
+  it('measures overload with wrk on a paced schedule: the unloaded phase keeps to a quarter of the peak', async () => {
+    if (!hasBinary('wrk')) throw new Error('wrk is not installed (apt-get install wrk); .ci/run installs it');
+    const out = tempDir();
+    const r = await runCli(['--subjects', 'bare', '--scenarios', 'overload', '--duration', '1', '--warmup', '0', '--rounds', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun;
+    const rec = run.records.find((x) => x.scenario === 'overload' && x.subject === 'bare')!;
+    expect(rec.result.generator).toBe('wrk');
+    const extra = rec.result.extra as Record<string, number>;
+    // Twice the peak (both rounded to whole requests per second in the record).
+    expect(Math.abs(extra['offeredRps']! - Math.max(40, extra['peakRps']! * 2))).toBeLessThanOrEqual(1);
+    // Asked for peak / 4 over 1 s: pacing can only make it slower on a busy machine, never
+    // faster (20 connections each send their first request at once). Unpaced, wrk would run
+    // at about the peak.
+    expect(extra['unloadedRps']).toBeGreaterThan(0);
+    expect(extra['unloadedRps']).toBeLessThanOrEqual(Math.max(20, extra['peakRps']! / 4) * 1.2 + 20);
+    expect(anyAlive(run.pids)).toEqual([]);
+  }, 120_000);
+
+  it('runs the A/A control by default but not in a quick run', () => {
+    expect(resolveSubjects(undefined).subjects.map((s) => s.name)).toContain('bare-again');
+    expect(resolveSubjects(undefined, [], true).subjects.map((s) => s.name)).not.toContain('bare-again');
+    expect(resolveSubjects(['bare-again'], [], true).subjects.map((s) => s.name)).toEqual(['bare', 'bare-again']);
   });
 
   it('exits non-zero naming an unknown subject', async () => {
