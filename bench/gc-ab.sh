@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # What each request leaves to the garbage collector, for two or more builds alternated in one
 # sitting: young-generation bytes allocated per request, bytes promoted to the old generation
-# per request, and scavenge pause per request. Allocation is a count, not a time, so it
+# per request, and scavenge and mark-sweep pause per request. Allocation is a count, not a time, so it
 # barely moves with this machine's slow and fast phases, which swing CPU per request by
 # 2x within minutes (cpu-ab.sh); it is the figure to compare small changes by.
 #
-#   bench/gc-ab.sh CONFIG URL BUILD_DIR...      e.g. bench/gc-ab.sh edge.yaml https://127.0.0.1:18443/1k .dist-base dist
+#   bench/gc-ab.sh CONFIG URL BUILD_DIR[:NODE_FLAG,...]...
+#     e.g. bench/gc-ab.sh edge.yaml https://127.0.0.1:18443/1k .dist-base dist
+#     or   bench/gc-ab.sh edge.yaml https://127.0.0.1:18443/1k dist dist:--max-semi-space-size=64
 #
-# Each round starts `node --trace-gc-nvp BUILD/src/cli.js start --config CONFIG` (1 worker;
-# the flag reaches the worker through cluster's execArgv) pinned to core 0, loads it with
+# Each round starts `node --trace-gc-nvp [NODE_FLAG...] BUILD/src/cli.js start --config CONFIG`
+# (1 worker; the flags reach the worker through cluster's execArgv) pinned to core 0, loads it with
 # wrk on core 1 and reads the worker's GC lines. CONFIG must run one worker on the URL's
 # port; an origin, if it needs one, is yours to start. ROUNDS (3), DURATION (4s), CONNS (50),
 # WRK_SCRIPT (bench/unique-query.lua for misses) as in cpu-ab.sh. Only loopback
@@ -24,8 +26,10 @@ stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/
 trap 'stop; rm -f "$log"' EXIT
 declare -A out
 for _ in $(seq "$rounds"); do
-  for build in "$@"; do
-    taskset -c 0 node --trace-gc-nvp "$build/src/cli.js" start --config "$cfg" >"$log" 2>&1 & pid=$!
+  for arg in "$@"; do
+    build=${arg%%:*} flags=()
+    [ "$build" != "$arg" ] && IFS=, read -r -a flags <<<"${arg#*:}"
+    taskset -c 0 node --trace-gc-nvp "${flags[@]}" "$build/src/cli.js" start --config "$cfg" >"$log" 2>&1 & pid=$!
     ok=
     for _ in $(seq 50); do curl -sk -o /dev/null "$url" && { ok=1; break; }; sleep 0.1; done
     [ -n "$ok" ] || { echo "gc-ab: $build did not start" >&2; exit 1; }
@@ -35,10 +39,11 @@ for _ in $(seq "$rounds"); do
     stop
     n=$(awk '/requests in/{print $1}' <<<"$res")
     # Scavenge lines (gc=s) written while wrk ran; every field is name=value.
-    out[$build]+=" $(sed -n "$((from + 1)),${to}p" "$log" | awk -v n="$n" '
+    out[$arg]+=" $(sed -n "$((from + 1)),${to}p" "$log" | awk -v n="$n" '
       /gc=s / { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "allocated") a += kv[2]; else if (kv[1] == "promoted") p += kv[2]; else if (kv[1] == "pause") t += kv[2] } }
-      END { printf "%.1fKiB/%dB/%.1fus", a / n / 1024, p / n, t * 1000 / n }')"
+      /gc=ms / { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "pause") m += kv[2] } }
+      END { printf "%.1fKiB/%dB/%.1fus+%.1fus", a / n / 1024, p / n, t * 1000 / n, m * 1000 / n }')"
   done
 done
-echo "per round: young-generation KiB allocated / B promoted / scavenge pause µs, per request"
-for build in "$@"; do echo "$build:${out[$build]}"; done
+echo "per round: young-generation KiB allocated / B promoted / scavenge pause µs + mark-sweep pause µs, per request"
+for arg in "$@"; do echo "$arg:${out[$arg]}"; done
