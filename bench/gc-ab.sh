@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What each request leaves to the garbage collector, for two or more builds alternated in one
 # sitting: young-generation bytes allocated per request, bytes promoted to the old generation
-# per request, and scavenge and mark-sweep pause per request. Allocation is a count, not a time, so it
-# barely moves with this machine's slow and fast phases, which swing CPU per request by
-# 2x within minutes (cpu-ab.sh); it is the figure to compare small changes by.
+# per request, and scavenge and mark-sweep pause per request. Allocation is a count, not a
+# time, so it barely moves with this machine's slow and fast phases, which swing CPU per
+# request by 2x within minutes (cpu-ab.sh); it is the figure to compare small changes by.
 #
 #   bench/gc-ab.sh CONFIG URL BUILD_DIR[:NODE_FLAG,...]...
 #     e.g. bench/gc-ab.sh edge.yaml https://127.0.0.1:18443/1k .dist-base dist
@@ -38,7 +38,7 @@ for _ in $(seq "$rounds"); do
     to=$(wc -l <"$log")
     stop
     n=$(awk '/requests in/{print $1}' <<<"$res")
-    # Scavenge lines (gc=s) written while wrk ran; every field is name=value.
+    # Scavenge (gc=s) and mark-sweep (gc=ms) lines written while wrk ran; fields are name=value.
     out[$arg]+=" $(sed -n "$((from + 1)),${to}p" "$log" | awk -v n="$n" '
       /gc=s / { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "allocated") a += kv[2]; else if (kv[1] == "promoted") p += kv[2]; else if (kv[1] == "pause") t += kv[2] } }
       /gc=ms / { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "pause") m += kv[2] } }

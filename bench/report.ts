@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { chartSvg } from './chart.js';
 import type { BenchRun, RunRecord } from './harness.js';
 import { spread, type Spread } from './stats.js';
-import { REFERENCE_SUBJECT } from './subjects/index.js';
+import { NOISE_SUBJECT, REFERENCE_SUBJECT } from './subjects/index.js';
 
 export interface SummaryRow {
   scenario: string;
@@ -40,14 +40,19 @@ function find(records: RunRecord[], round: number, scenario: string, subject: st
   return records.find((r) => r.round === round && r.scenario === scenario && r.subject === subject);
 }
 
-/** Per-round ratio of a figure between two subjects in one scenario. */
-export function ratioBetween(records: RunRecord[], scenario: string, a: string, b: string, pick: (r: RunRecord) => number = (r) => r.result.rps): Spread {
+/** The per-round ratios of a figure between two subjects in one scenario. */
+function ratiosBetween(records: RunRecord[], scenario: string, a: string, b: string, pick: (r: RunRecord) => number = (r) => r.result.rps): number[] {
   const values: number[] = [];
   for (const ra of records.filter((r) => r.scenario === scenario && r.subject === a)) {
     const rb = find(records, ra.round, scenario, b);
     if (rb) values.push(pick(ra) / pick(rb));
   }
-  return spread(values);
+  return values;
+}
+
+/** Per-round ratio of a figure between two subjects in one scenario. */
+export function ratioBetween(records: RunRecord[], scenario: string, a: string, b: string, pick: (r: RunRecord) => number = (r) => r.result.rps): Spread {
+  return spread(ratiosBetween(records, scenario, a, b, pick));
 }
 
 export function summarize(run: BenchRun): SummaryRow[] {
@@ -84,7 +89,7 @@ export function targets(run: BenchRun, rows: SummaryRow[]): Target[] {
   const add = (what: string, value: number, goal: string, ok: (v: number) => boolean, scenario?: string, goalValue?: number): void => {
     if (!Number.isFinite(value)) return;
     const t: Target = { what, value, goal, met: ok(value) };
-    const aa = scenario === undefined ? undefined : ratioBetween(run.records, scenario, 'bare-again', REFERENCE_SUBJECT);
+    const aa = scenario === undefined ? undefined : ratioBetween(run.records, scenario, NOISE_SUBJECT, REFERENCE_SUBJECT);
     if (aa !== undefined && aa.n > 0 && goalValue !== undefined) {
       t.noise = aa;
       t.withinNoise = value / goalValue >= aa.min && value / goalValue <= aa.max;
@@ -135,13 +140,8 @@ function matrix(run: BenchRun, rows: SummaryRow[]): string[] {
  * or undefined when the run had no bare-again.
  */
 export function noiseFloor(run: BenchRun): Spread | undefined {
-  const values: number[] = [];
-  for (const sc of run.scenarios) {
-    for (const r of run.records.filter((x) => x.scenario === sc.name && x.subject === 'bare-again')) {
-      const ref = find(run.records, r.round, sc.name, REFERENCE_SUBJECT);
-      if (ref && ref.result.rps > 0) values.push(r.result.rps / ref.result.rps);
-    }
-  }
+  // A reference that answered nothing gives no ratio (x / 0).
+  const values = run.scenarios.flatMap((sc) => ratiosBetween(run.records, sc.name, NOISE_SUBJECT, REFERENCE_SUBJECT)).filter(Number.isFinite);
   return values.length === 0 ? undefined : spread(values);
 }
 

@@ -179,9 +179,10 @@ const thresholds = z.strictObject({
 /**
  * Connection admission (src/overload/admission.ts). While the event loop is saturated and
  * more connections are busy than fit in targetDelay (by the measured CPU per request, or by
- * the loop's lateness when that lets more in), the worker serves only that many: the newest busy ones are told to go, new ones wait before
- * TLS, up to queueTimeout, then are closed. While limited, the worker reports itself
- * overloaded (the route is de-preferred). maxHandshakes applies always.
+ * the loop's lateness when that lets more in), the worker serves only that many: the newest
+ * busy ones are told to go, new ones wait before TLS, up to queueTimeout, then are closed.
+ * While limited, the worker reports itself overloaded (the route is de-preferred).
+ * maxHandshakes applies always.
  */
 export const admissionSchema = z.strictObject({
   enabled: z.boolean().default(true),

@@ -68,9 +68,10 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
   let edge: EdgeServer | undefined;
   const load = { inflight: () => pipeline?.inflight ?? 0, connections: () => edge?.openConnections ?? 0 };
   reportLoadFrom(load);
-  const delay = config.overload.enabled && config.overload.admission.enabled ? loopDelaySince() : undefined;
-  const admission = delay
-    ? new ConnectionAdmission(config.overload.admission, {
+  let admission: ConnectionAdmission | undefined;
+  if (config.overload.enabled && config.overload.admission.enabled) {
+    const delay = loopDelaySince();
+    admission = new ConnectionAdmission(config.overload.admission, {
       open: () => edge?.admittedConnections ?? 0,
       handshaking: () => edge?.handshakingConnections ?? 0,
       requests: () => edge?.requestCount ?? 0,
@@ -78,8 +79,8 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
       utilization: loopUtilizationSince(),
       loopDelay: delay.read,
       stop: delay.stop,
-    })
-    : undefined;
+    });
+  }
   const overload = new OverloadManager(config.overload, {
     sources: load,
     log,
