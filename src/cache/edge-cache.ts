@@ -53,7 +53,7 @@ import { evaluatePreconditions, type PreconditionResult, type Validators } from 
 import type { HeaderMap } from '../http/headers.js';
 import { parseHttpDate } from '../http/http-date.js';
 import type { Logger } from '../log.js';
-import { workerMetrics, type WorkerMetrics } from '../metrics.js';
+import { deferredCount, workerMetrics, type WorkerMetrics } from '../metrics.js';
 import { ageSeconds, currentAge } from './age.js';
 import { captureBody, discardBody, readBody } from './body.js';
 import { NO_REQUEST_DIRECTIVES, requestDirectives, type RequestDirectives } from './cache-control.js';
@@ -182,14 +182,16 @@ export class EdgeCache {
     this.#log = opts.log;
     const metrics = opts.metrics ?? workerMetrics();
     const lookups = metrics.cacheLookups;
+    // Counted on every request (and evictions on every store into a full cache): plain
+    // numbers, added to the counters when they are scraped.
     this.#m = {
-      hit: lookups.labels({ result: 'hit' }),
-      miss: lookups.labels({ result: 'miss' }),
-      stale: lookups.labels({ result: 'stale' }),
-      revalidated: lookups.labels({ result: 'revalidated' }),
-      bypass: lookups.labels({ result: 'bypass' }),
+      hit: deferredCount(lookups, { result: 'hit' }),
+      miss: deferredCount(lookups, { result: 'miss' }),
+      stale: deferredCount(lookups, { result: 'stale' }),
+      revalidated: deferredCount(lookups, { result: 'revalidated' }),
+      bypass: deferredCount(lookups, { result: 'bypass' }),
       coalesced: metrics.cacheCoalesced,
-      evictions: metrics.cacheEvictions,
+      evictions: deferredCount(metrics.cacheEvictions),
       bytes: metrics.cacheStoredBytes,
       objects: metrics.cacheStoredObjects,
       purged: metrics.cachePurged,

@@ -225,7 +225,8 @@ export class EdgeServer {
       socket[REQUEST_EPOCH] = this.#epoch;
       socket[ACTIVE] = (socket[ACTIVE] ?? 0) + 1;
       if (socket[SHED]) res.shouldKeepAlive = false;
-      res.once('close', () => {
+      // 'close' comes once per response: on(), not once() and its wrapper per request.
+      res.on('close', () => {
         socket[ACTIVE] = (socket[ACTIVE] ?? 1) - 1;
         // Not closed here even when draining: this response may have gone out without
         // Connection: close, and the client may be reusing the connection right now.
