@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { ECDH_CURVES, TLS12_CIPHERS, TLS13_CIPHERS } from '../../src/server/tls.js';
 
 export interface ChildArgs {
   cert: string;
@@ -17,8 +18,16 @@ export function childArgs(): ChildArgs {
   return JSON.parse(raw) as ChildArgs;
 }
 
-export function tlsMaterial(a: ChildArgs): { cert: Buffer; key: Buffer } {
-  return { cert: readFileSync(a.cert), key: readFileSync(a.key) };
+/**
+ * The bench certificate, and anyedge's cipher and curve preference (src/server/tls.ts), so
+ * every Node subject negotiates what anyedge does: TLS_AES_128_GCM_SHA256 with wrk,
+ * autocannon and h2load. Node's own default lets the client choose, and these clients offer
+ * TLS_AES_256_GCM_SHA384 first, which costs ~5 µs more per 1 KiB response here: a bare
+ * server on it was that much slower than it needs to be, and every ratio to it flattered
+ * anyedge. nginx and HAProxy are set the same way in bench/peers/.
+ */
+export function tlsMaterial(a: ChildArgs): { cert: Buffer; key: Buffer; ciphers: string; ecdhCurve: string; honorCipherOrder: true } {
+  return { cert: readFileSync(a.cert), key: readFileSync(a.key), ciphers: `${TLS13_CIPHERS}:${TLS12_CIPHERS}`, ecdhCurve: ECDH_CURVES, honorCipherOrder: true };
 }
 
 export function listen(server: NetServer): Promise<number> {

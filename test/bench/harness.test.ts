@@ -6,11 +6,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSubjects, runBench, type BenchOptions, type BenchRun } from '../../bench/harness.js';
 import { ANYEDGE_CLI, REPO_ROOT } from '../../bench/paths.js';
 import { BenchError, anyAlive, hasBinary } from '../../bench/processes.js';
 import { summariseProfile, type CpuProfile } from '../../bench/profile.js';
+import { SUBJECTS } from '../../bench/subjects/index.js';
 import { bareNode } from '../../bench/subjects/node-subjects.js';
 import { readyPorts } from '../../bench/subjects/readiness.js';
 import type { SubjectDef } from '../../bench/subjects/types.js';
@@ -34,6 +36,18 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
     child.stdout.on('data', (d: Buffer) => { stdout += d; });
     child.stderr.on('data', (d: Buffer) => { stderr += d; });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The suite and key exchange a client offering AES-256 first (as wrk and h2load do) gets. */
+function negotiated(port: number, alpn: string): Promise<{ suite: string; group: string }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: [alpn], ciphers: 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' }, () => {
+      const r = { suite: s.getCipher().standardName, group: String(s.getEphemeralKeyInfo()?.name ?? '') };
+      s.destroy();
+      resolve(r);
+    });
+    s.once('error', reject);
   });
 }
 
@@ -63,6 +77,34 @@ describe('bench harness', () => {
     // The A/A control gives the run's noise floor, named in the report.
     expect(md).toMatch(/\*\*Noise floor:\*\* bare-again .* moved \d+\.\d\d–\d+\.\d\d/);
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+  }, 120_000);
+
+  it('every subject negotiates the TLS suite and group anyedge does, whatever the client prefers', async () => {
+    for (const bin of ['nginx', 'haproxy']) if (!hasBinary(bin)) throw new Error(`${bin} is not installed (apt-get install ${bin}); .ci/run installs it`);
+    const names = ['bare', 'anyedge-1w', 'undici', 'http-proxy', 'nginx', 'haproxy'];
+    const seen: Record<string, string> = {};
+    // Each real subject, started by the harness as in a run; on start-up its port is asked.
+    const probes: SubjectDef[] = names.map((name) => {
+      const def = SUBJECTS.find((d) => d.name === name)!;
+      return {
+        ...def,
+        name: `tls-${name}`,
+        async start(ctx) {
+          const running = await def.start(ctx);
+          const h1 = await negotiated(running.h1Port!, 'http/1.1');
+          seen[`${name} h1`] = `${h1.suite} ${h1.group}`;
+          if (def.features.includes('h2')) {
+            const h2 = await negotiated(running.h2Port!, 'h2');
+            seen[`${name} h2`] = `${h2.suite} ${h2.group}`;
+          }
+          return running;
+        },
+      };
+    });
+    const run = await runBench({ ...tiny, subjects: probes.map((p) => p.name), extraSubjects: probes });
+    expect(anyAlive(run.pids)).toEqual([]);
+    expect(Object.keys(seen).length).toBeGreaterThanOrEqual(names.length);
+    for (const [who, got] of Object.entries(seen)) expect(`${who}: ${got}`).toBe(`${who}: TLS_AES_128_GCM_SHA256 X25519`);
   }, 120_000);
 
   it('with --profile, leaves a CPU profile of the anyedge worker that serves the load, summarised and folded', async () => {
