@@ -39,11 +39,16 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
+/** getEphemeralKeyInfo() is typed `object | EphemeralKeyInfo`; its name is the group (e.g. X25519). */
+function ephemeralGroup(info: object | null): string {
+  return info && 'name' in info && typeof info.name === 'string' ? info.name : '';
+}
+
 /** The suite and key exchange a client offering AES-256 first (as wrk and h2load do) gets. */
 function negotiated(port: number, alpn: string): Promise<{ suite: string; group: string }> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: [alpn], ciphers: 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' }, () => {
-      const r = { suite: s.getCipher().standardName, group: String(s.getEphemeralKeyInfo()?.name ?? '') };
+      const r = { suite: s.getCipher().standardName, group: ephemeralGroup(s.getEphemeralKeyInfo()) };
       s.destroy();
       resolve(r);
     });
