@@ -10,6 +10,8 @@ export interface ChildArgs {
   key: string;
   origin?: string;
   mode?: string;
+  /** bare-fields: answer with anyedge's per-hit fields too. */
+  fields?: boolean;
 }
 
 export function childArgs(): ChildArgs {

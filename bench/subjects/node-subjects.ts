@@ -4,7 +4,7 @@ import { childScript } from '../paths.js';
 import type { RunningSubject, SubjectContext, SubjectDef } from './types.js';
 import { readyPorts } from './readiness.js';
 
-async function startNodeChild(name: string, script: string, ctx: SubjectContext, extra: Record<string, string>): Promise<{ ports: Record<string, number>; m: ReturnType<SubjectContext['procs']['start']> }> {
+async function startNodeChild(name: string, script: string, ctx: SubjectContext, extra: Record<string, string | boolean>): Promise<{ ports: Record<string, number>; m: ReturnType<SubjectContext['procs']['start']> }> {
   const args = JSON.stringify({ cert: ctx.pki.certFile, key: ctx.pki.keyFile, ...extra });
   const m = ctx.procs.start(name, process.execPath, { args: [childScript(script), args], cpus: ctx.cpus.server });
   return { ports: await readyPorts(m), m };
@@ -22,6 +22,25 @@ export const bareNode: SubjectDef = {
   features: ['h1', 'h2', 'static'],
   pin: 'server',
   start: (ctx) => startBare('bare', ctx),
+};
+
+/**
+ * Diagnostic, only when named: bare Node that also sends, built per response, the four fields
+ * anyedge adds to every cached answer (Age, Via, Cache-Status, X-Request-Id). Its ratio to
+ * bare is what those fields cost the runtime itself; anyedge's ratio to it is what anyedge's
+ * own work costs. The targets stay against bare.
+ */
+export const bareNodeFields: SubjectDef = {
+  name: 'bare-fields',
+  description: 'bare Node also sending the fields anyedge adds to every hit (Age, Via, Cache-Status, X-Request-Id); diagnostic, only when named',
+  optional: true,
+  requires: [],
+  features: ['h1', 'h2'],
+  pin: 'server',
+  async start(ctx) {
+    const { ports, m } = await startNodeChild('bare-fields', 'subjects/bare-node-server.js', ctx, { mode: 'compat', fields: true });
+    return { h1Port: ports['h1']!, h2Port: ports['h2']!, processes: [m] };
+  },
 };
 
 /**

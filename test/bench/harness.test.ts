@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get } from 'node:https';
 import { connect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSubjects, runBench, type BenchOptions, type BenchRun } from '../../bench/harness.js';
@@ -15,7 +16,7 @@ import { summariseProfile, type CpuProfile } from '../../bench/profile.js';
 import { SUBJECTS } from '../../bench/subjects/index.js';
 import { bareNode } from '../../bench/subjects/node-subjects.js';
 import { readyPorts } from '../../bench/subjects/readiness.js';
-import type { SubjectDef } from '../../bench/subjects/types.js';
+import type { RunningSubject, SubjectDef } from '../../bench/subjects/types.js';
 
 const RUN_JS = join(REPO_ROOT, 'dist/bench/run.js');
 const tiny: BenchOptions = { scenarios: ['hit-1k-h1'], durationS: 1, warmupS: 0, rounds: 1, quick: true, memoryObjects: 1, log: () => undefined };
@@ -56,6 +57,31 @@ function negotiated(port: number, alpn: string): Promise<{ suite: string; group:
   });
 }
 
+/** Status and field names of one HTTP/1.1 GET (names lower-case, sorted). */
+function head(port: number, path: string): Promise<{ status: number; names: string[]; fields: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, names: Object.keys(res.headers).sort(), fields: res.headers }));
+    }).once('error', reject);
+  });
+}
+
+/** A real subject under another name, started by the harness as in a run; `onStart` asks it something once it is up. */
+function probe(prefix: string, name: string, onStart: (running: RunningSubject, def: SubjectDef) => Promise<void>): SubjectDef {
+  const def = SUBJECTS.find((d) => d.name === name);
+  if (!def) throw new Error(`no subject ${name}`);
+  return {
+    ...def,
+    name: `${prefix}-${name}`,
+    async start(ctx) {
+      const running = await def.start(ctx);
+      await onStart(running, def);
+      return running;
+    },
+  };
+}
+
 async function rejection(p: Promise<unknown>): Promise<BenchError & { partial?: BenchRun }> {
   try { await p; } catch (err) { return err as BenchError & { partial?: BenchRun }; }
   throw new Error('expected the bench to fail');
@@ -89,27 +115,35 @@ describe('bench harness', () => {
     const names = ['bare', 'anyedge-1w', 'undici', 'http-proxy', 'nginx', 'haproxy'];
     const seen: Record<string, string> = {};
     // Each real subject, started by the harness as in a run; on start-up its port is asked.
-    const probes: SubjectDef[] = names.map((name) => {
-      const def = SUBJECTS.find((d) => d.name === name)!;
-      return {
-        ...def,
-        name: `tls-${name}`,
-        async start(ctx) {
-          const running = await def.start(ctx);
-          const h1 = await negotiated(running.h1Port!, 'http/1.1');
-          seen[`${name} h1`] = `${h1.suite} ${h1.group}`;
-          if (def.features.includes('h2')) {
-            const h2 = await negotiated(running.h2Port!, 'h2');
-            seen[`${name} h2`] = `${h2.suite} ${h2.group}`;
-          }
-          return running;
-        },
-      };
-    });
+    const probes = names.map((name) => probe('tls', name, async (running, def) => {
+      const h1 = await negotiated(running.h1Port!, 'http/1.1');
+      seen[`${name} h1`] = `${h1.suite} ${h1.group}`;
+      if (def.features.includes('h2')) {
+        const h2 = await negotiated(running.h2Port!, 'h2');
+        seen[`${name} h2`] = `${h2.suite} ${h2.group}`;
+      }
+    }));
     const run = await runBench({ ...tiny, subjects: probes.map((p) => p.name), extraSubjects: probes });
     expect(anyAlive(run.pids)).toEqual([]);
     expect(Object.keys(seen).length).toBeGreaterThanOrEqual(names.length);
     for (const [who, got] of Object.entries(seen)) expect(`${who}: ${got}`).toBe(`${who}: TLS_AES_128_GCM_SHA256 X25519`);
+  }, 120_000);
+
+  it('bare-fields (only when named) answers with the field names anyedge sends on a cache hit', async () => {
+    expect(resolveSubjects(undefined).subjects.map((s) => s.name)).not.toContain('bare-fields');
+    const heads: Record<string, Awaited<ReturnType<typeof head>>> = {};
+    const probes = ['anyedge-1w', 'bare-fields'].map((name) => probe('head', name, async (running) => {
+      // anyedge: the first GET stores the origin's answer, the second is the hit.
+      if (name === 'anyedge-1w') await head(running.h1Port!, '/1k?head-probe');
+      heads[name] = await head(running.h1Port!, '/1k?head-probe');
+    }));
+    const run = await runBench({ ...tiny, subjects: probes.map((p) => p.name), extraSubjects: probes });
+    expect(anyAlive(run.pids)).toEqual([]);
+    const [edge, bare] = [heads['anyedge-1w']!, heads['bare-fields']!];
+    expect(edge.fields['cache-status']).toMatch(/; hit/);
+    expect(bare.status).toBe(200);
+    expect(bare.names).toEqual(edge.names);
+    expect(bare.fields['x-request-id']).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
   }, 120_000);
 
   it('with --profile, leaves a CPU profile of the anyedge worker that serves the load, summarised and folded', async () => {
