@@ -9,8 +9,8 @@
 #   bench/pair-ab.sh URL_A URL_B        e.g. bench/pair-ab.sh https://127.0.0.1:18443/1k https://127.0.0.1:18444/1k
 #
 # PAIRS (10), WINDOW (2s), CONNS (50), WRK_SCRIPT (bench/unique-query.lua for misses: each
-# window starts its queries anew, so use it only against servers that do not keep what they
-# fetched, or restart them) as in cpu-ab.sh. Prints each pair's req/s and B/A, then the
+# window asks queries under a random prefix of its own, so a server that kept the previous
+# window's objects still misses) as in cpu-ab.sh. Prints each pair's req/s and B/A, then the
 # median and range of B/A. Only loopback URLs: nothing else is loaded.
 set -euo pipefail
 a=$1 b=$2
