@@ -1,7 +1,9 @@
 // Runs a bench: resolves subjects and scenarios, sets up the shared origin, certificate and
 // static file, then for each round starts each subject (order alternating by round), runs
 // every scenario it can take, and stops it. Every figure is kept per round with the bare
-// Node server's figure from the same round, so ratios compare runs made side by side.
+// Node server's figure from the same round, so ratios compare runs made side by side. Then,
+// unless --pairs 0, the targets again in paired windows (paired.ts): both subjects of a pair
+// up at once, loaded in turn, A B B A.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { bodyOf } from './body.js';
 import { generatorAvailable, runLoad } from './load/generators.js';
 import type { GeneratorName, LoadResult, LoadSpec } from './load/types.js';
 import { runMemory, type MemoryResult } from './memory.js';
+import { measurePairs, planPairs, type PairedResult } from './paired.js';
 import { REPO_ROOT, childScript } from './paths.js';
 import { createBenchPki } from './pki.js';
 import { BenchError, ProcessSet, hasBinary, type Managed } from './processes.js';
@@ -30,6 +33,10 @@ export interface BenchOptions {
   quick: boolean;
   /** Objects for the memory scenario. */
   memoryObjects: number;
+  /** A B B A pairs per target in the paired phase (0: none). */
+  pairs?: number;
+  /** Seconds per paired window (default 2). */
+  pairWindowS?: number;
   /** Run anyedge under --cpu-prof, its profiles in this directory (run.ts --profile). */
   profileDir?: string;
   /** Extra subject definitions (tests). */
@@ -65,6 +72,8 @@ export interface BenchRun {
   notes: string[];
   records: RunRecord[];
   memory?: MemoryResult;
+  /** The targets in paired windows (paired.ts), when the run had them. */
+  paired?: PairedResult[];
   /** Every pid started or seen as a child (the test checks none survives). */
   pids: number[];
   /** Set when the run stopped on an error (the partial results are still written). */
@@ -239,6 +248,46 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
         } finally {
           await stop(running);
         }
+      }
+    }
+    const plan = (opts.pairs ?? 0) > 0 ? planPairs(subjects.map((d) => d.name), scenarios.map((s) => s.name)) : [];
+    if (plan.length > 0) {
+      const windowS = opts.pairWindowS ?? 2;
+      const up = new Map<string, { def: SubjectDef; r: RunningSubject }>();
+      try {
+        for (const name of new Set(plan.flatMap((p) => [p.a, p.b]))) {
+          const def = subjects.find((d) => d.name === name)!;
+          log(`paired: ${name}: starting`);
+          let r: RunningSubject;
+          try { r = await def.start(context(def)); } catch (err) {
+            throw err instanceof BenchError ? err : new BenchError(def.name, `failed to start: ${(err as Error).message}`, { cause: err });
+          }
+          up.set(name, { def, r });
+          alive(def, r, 'start-up');
+        }
+        run.paired = await measurePairs(plan, opts.pairs!, windowS, (sc) => generators[sc]!, async (subject, scenario) => {
+          const { def, r } = up.get(subject)!;
+          const s = scenarios.find((x) => x.name === scenario)!;
+          const port = s.needs === 'h2' ? r.h2Port : r.h1Port;
+          if (port === undefined) throw new BenchError(def.name, `has no ${s.needs} port for ${s.name}`);
+          let result: LoadResult;
+          try {
+            result = await runLoad(procs, generators[s.name]!, loadSpec(s, port, { durationS: windowS, warmupS: 0 }));
+          } catch (err) {
+            alive(def, r, `${s.name} (paired)`);
+            throw new BenchError(def.name, `${s.name} (paired): ${(err as Error).message}`, { cause: err });
+          }
+          alive(def, r, `${s.name} (paired)`);
+          return result.responses === 0 ? 0 : result.rps;
+        }, async (p) => {
+          // As before each scenario of a round: anyedge back to ready after the last load.
+          for (const n of [p.a, p.b]) {
+            const url = up.get(n)!.r.adminUrl;
+            if (url) await settleReadyz(url);
+          }
+        }, log);
+      } finally {
+        for (const { r } of up.values()) await stop(r);
       }
     }
     if (memory) {

@@ -86,10 +86,10 @@ export function targets(run: BenchRun, rows: SummaryRow[]): Target[] {
   const out: Target[] = [];
   const row = (sc: string, su: string) => rows.find((r) => r.scenario === sc && r.subject === su);
   const me = 'anyedge-1w';
-  const add = (what: string, value: number, goal: string, ok: (v: number) => boolean, scenario?: string, goalValue?: number): void => {
+  const add = (what: string, value: number, goal: string, ok: (v: number) => boolean, scenario?: string, goalValue?: number, noise?: Spread): void => {
     if (!Number.isFinite(value)) return;
     const t: Target = { what, value, goal, met: ok(value) };
-    const aa = scenario === undefined ? undefined : ratioBetween(run.records, scenario, NOISE_SUBJECT, REFERENCE_SUBJECT);
+    const aa = noise ?? (scenario === undefined ? undefined : ratioBetween(run.records, scenario, NOISE_SUBJECT, REFERENCE_SUBJECT));
     if (aa !== undefined && aa.n > 0 && goalValue !== undefined) {
       t.noise = aa;
       t.withinNoise = value / goalValue >= aa.min && value / goalValue <= aa.max;
@@ -105,6 +105,13 @@ export function targets(run: BenchRun, rows: SummaryRow[]): Target[] {
     // Objects that were never stored cost nothing: that is no evidence for the target.
     if (run.memory.sampleHitFraction >= 0.9) add('memory: heap + external per 1 KiB object / payload', run.memory.ratioToPayload, '< 1.5', (v) => v < 1.5);
     else out.push({ what: 'memory: heap + external per 1 KiB object / payload', value: run.memory.ratioToPayload, goal: '< 1.5', met: undefined });
+  }
+  // The same targets from the paired windows, read against the paired A/A.
+  const pairedAa = run.paired?.find((p) => p.aa)?.ratio;
+  for (const p of run.paired ?? []) {
+    if (!p.goal || p.ratio.n === 0) continue;
+    const g = p.goal.value;
+    add(`${p.label} — paired windows (${p.scenario})`, p.ratio.median, p.goal.text, (v) => v >= g, undefined, g, pairedAa);
   }
   const ov = row('overload', me);
   if (ov) {
@@ -188,6 +195,12 @@ export function markdown(run: BenchRun, rows: SummaryRow[]): string {
       `| /metrics heap used, no forced GC | ${mb(mm.metricsBefore)} → ${mb(mm.metricsAfter)} | – | ${f0((mm.metricsAfter - mm.metricsBefore) / mm.objects)} | ${f2((mm.metricsAfter - mm.metricsBefore) / mm.objects / 1024)} |`,
       '', `Sample answered from cache afterwards: ${f2(mm.sampleHitFraction)}; fill took ${f2(mm.fillSeconds)} s.${mm.note ? ` ${mm.note}` : ''}`);
   }
+  if (run.paired?.length) {
+    const w = run.paired[0]!.windowS;
+    lines.push('', '## Side by side: paired windows', '', `After the rounds, both subjects of each pair up at once and loaded in turn for ${w} s windows, A B B A; each pair of windows gives one ratio, (B1 + B2) / (A1 + A2), so a drift of the machine's speed within a pair cancels. The A/A pair (bare-again / bare) shows what this method cannot resolve.`, '',
+      '| pair (B / A) | scenario | generator | B / A median (min–max) | pairs | A req/s (median window) | B req/s (median window) |', '|---|---|---|--:|--:|--:|--:|');
+    for (const p of run.paired) lines.push(`| ${p.label} | ${p.scenario} | ${p.generator} | ${range(p.ratio, f2)} | ${p.ratio.n} | ${f0(spread(p.aRps).median)} | ${f0(spread(p.bRps).median)} |`);
+  }
   const t = targets(run, rows);
   if (t.length) {
     lines.push('', '## Targets from the issue (benchmarks, not tests)', '', '| target | measured | goal | met | A/A in that scenario (bare-again / bare) |', '|---|--:|---|---|---|');
@@ -195,7 +208,7 @@ export function markdown(run: BenchRun, rows: SummaryRow[]): string {
       const met = x.met === undefined ? 'n/a (objects were not cached)' : `${x.met ? 'yes' : 'no'}${x.withinNoise ? ', within noise' : ''}`;
       lines.push(`| ${x.what} | ${f2(x.value)} | ${x.goal} | ${met} | ${x.noise ? `${f2(x.noise.min)}–${f2(x.noise.max)}` : '–'} |`);
     }
-    if (t.some((x) => x.noise)) lines.push('', '"Within noise": measured / goal lies inside the range two identical servers moved apart in that scenario in this run, so the run cannot tell the figure from its goal.');
+    if (t.some((x) => x.noise)) lines.push('', '"Within noise": measured / goal lies inside the range two identical servers moved apart in that scenario in this run (for the paired rows: the paired A/A, measured the same way), so the run cannot tell the figure from its goal.');
   }
   lines.push('', '## Subjects', '', ...run.subjects.map((s) => `- **${s.name}**: ${s.description}`));
   lines.push('', '## Scenarios and generators', '', ...run.scenarios.map((s) => `- **${s.name}** (${m.generators[s.name]}): ${s.title}`));

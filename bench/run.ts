@@ -22,6 +22,9 @@ const HELP = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [o
   --warmup S           seconds of load before each measurement (default 2; quick 0.5)
   --rounds N           rounds, subject order alternating (default 3; quick 1)
   --memory-objects N   objects for the memory scenario (default 100000)
+  --pairs N            after the rounds, each target again in N pairs of windows, A B B A,
+                       both subjects up at once (default 8; quick 0: none)
+  --pair-window S      seconds per paired window (default 2)
   --out DIR            results directory (default bench/results)
   --profile DIR        run anyedge under node --cpu-prof: a .cpuprofile per process and round
                        in DIR/<subject>-r<round>/, each with a .txt summary (top functions)
@@ -42,6 +45,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       warmup: { type: 'string' },
       rounds: { type: 'string' },
       'memory-objects': { type: 'string' },
+      pairs: { type: 'string' },
+      'pair-window': { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -62,6 +67,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     warmupS: num('warmup', values.warmup, quick ? 0.5 : 2, 0),
     rounds: Math.round(num('rounds', values.rounds, quick ? 1 : 3, 1)),
     memoryObjects: Math.round(num('memory-objects', values['memory-objects'], 100_000, 1)),
+    pairs: Math.round(num('pairs', values.pairs, quick ? 0 : 8, 0)),
+    pairWindowS: num('pair-window', values['pair-window'], 2, 0.5),
     outDir: resolve(values.out ?? resolve(REPO_ROOT, 'bench/results')),
   };
   const scenarios = list(values.scenarios);

@@ -129,6 +129,28 @@ describe('bench harness', () => {
     for (const [who, got] of Object.entries(seen)) expect(`${who}: ${got}`).toBe(`${who}: TLS_AES_128_GCM_SHA256 X25519`);
   }, 120_000);
 
+  it('after the rounds, measures the targets again in paired windows with both subjects up, and stops them', async () => {
+    const out = tempDir();
+    const r = await runCli(['--subjects', 'bare,anyedge-1w,bare-again', '--scenarios', 'hit-1k-h1', '--duration', '1', '--warmup', '0', '--rounds', '1', '--pairs', '1', '--pair-window', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun;
+    expect(run.paired?.map((p) => `${p.b}/${p.a}@${p.scenario}`)).toEqual(['bare-again/bare@hit-1k-h1', 'anyedge-1w/bare@hit-1k-h1']);
+    for (const p of run.paired!) {
+      expect(p.ratios).toHaveLength(1);
+      expect(p.ratios[0]).toBeGreaterThan(0);
+      expect(p.aRps).toHaveLength(2);
+      expect(p.bRps.every((x) => x > 0)).toBe(true);
+    }
+    expect(anyAlive(run.pids)).toEqual([]);
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    expect(md).toContain('## Side by side: paired windows');
+    expect(md).toMatch(/\| cache hit h1 1 KiB: anyedge-1w \/ bare — paired windows \(hit-1k-h1\) \| \d+\.\d\d \| ≥ 0\.95 \|/);
+    // --quick has no paired phase (it must stay under two minutes).
+    const q = await runCli(['--quick', '--subjects', 'bare', '--scenarios', 'hit-1k-h1', '--out', out]);
+    expect(q.code, q.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun).paired).toBeUndefined();
+  }, 120_000);
+
   it('bare-fields (only when named) answers with the field names anyedge sends on a cache hit', async () => {
     expect(resolveSubjects(undefined).subjects.map((s) => s.name)).not.toContain('bare-fields');
     const heads: Record<string, Awaited<ReturnType<typeof head>>> = {};
