@@ -101,6 +101,8 @@ export function targets(run: BenchRun, rows: SummaryRow[]): Target[] {
   add('cache hit h2: anyedge-1w / bare (compat h2)', row('hit-1k-h2', me)?.rpsRatio.median ?? Number.NaN, '≥ 1.0', (v) => v >= 1, 'hit-1k-h2', 1);
   add('miss: anyedge-1w / undici forwarder', ratioBetween(run.records, 'miss-1k-h1', me, 'undici').median, '≥ 1.0', (v) => v >= 1, 'miss-1k-h1', 1);
   add('miss: anyedge-1w / http-proxy forwarder', ratioBetween(run.records, 'miss-1k-h1', me, 'http-proxy').median, '≥ 1.5', (v) => v >= 1.5, 'miss-1k-h1', 1.5);
+  add('miss (wrk): anyedge-1w / undici forwarder', ratioBetween(run.records, 'miss-1k-h1-wrk', me, 'undici').median, '≥ 1.0', (v) => v >= 1, 'miss-1k-h1-wrk', 1);
+  add('miss (wrk): anyedge-1w / http-proxy forwarder', ratioBetween(run.records, 'miss-1k-h1-wrk', me, 'http-proxy').median, '≥ 1.5', (v) => v >= 1.5, 'miss-1k-h1-wrk', 1.5);
   if (run.memory) {
     // Objects that were never stored cost nothing: that is no evidence for the target.
     if (run.memory.sampleHitFraction >= 0.9) add('memory: heap + external per 1 KiB object / payload', run.memory.ratioToPayload, '< 1.5', (v) => v < 1.5);

@@ -79,6 +79,7 @@ describe('bench paired windows', () => {
     const plan = planPairs(all, ['hit-1k-h1', 'hit-1k-h1-wrk', 'miss-1k-h1']);
     expect(plan.map((p) => `${p.b}/${p.a}@${p.scenario}`)).toEqual(['bare-again/bare@hit-1k-h1-wrk', 'anyedge-1w/bare@hit-1k-h1-wrk', 'anyedge-1w/undici@miss-1k-h1']);
     expect(planPairs(['bare', 'anyedge-1w'], ['hit-1k-h1']).map((p) => p.label)).toEqual(['cache hit h1 1 KiB: anyedge-1w / bare']);
+    expect(planPairs(all, ['miss-1k-h1', 'miss-1k-h1-wrk']).map((p) => p.scenario)).toEqual(['miss-1k-h1-wrk']);
   });
 
   it('loads A B B A after one unrecorded window each, one ratio per pair', async () => {
