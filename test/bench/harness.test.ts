@@ -131,10 +131,11 @@ describe('bench harness', () => {
 
   it('after the rounds, measures the targets again in paired windows with both subjects up, and stops them', async () => {
     const out = tempDir();
-    const r = await runCli(['--subjects', 'bare,anyedge-1w,bare-again', '--scenarios', 'hit-1k-h1', '--duration', '1', '--warmup', '0', '--rounds', '1', '--pairs', '1', '--pair-window', '1', '--out', out]);
+    if (!hasBinary('wrk')) throw new Error('wrk is not installed (apt-get install wrk); .ci/run installs it');
+    const r = await runCli(['--subjects', 'bare,anyedge-1w,bare-again', '--scenarios', 'hit-1k-h1-wrk', '--duration', '1', '--warmup', '0', '--rounds', '1', '--pairs', '1', '--pair-window', '1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun;
-    expect(run.paired?.map((p) => `${p.b}/${p.a}@${p.scenario}`)).toEqual(['bare-again/bare@hit-1k-h1', 'anyedge-1w/bare@hit-1k-h1']);
+    expect(run.paired?.map((p) => `${p.b}/${p.a}@${p.scenario}`)).toEqual(['bare-again/bare@hit-1k-h1-wrk', 'anyedge-1w/bare@hit-1k-h1-wrk']);
     for (const p of run.paired!) {
       expect(p.ratios).toHaveLength(1);
       expect(p.ratios[0]).toBeGreaterThan(0);
@@ -144,7 +145,7 @@ describe('bench harness', () => {
     expect(anyAlive(run.pids)).toEqual([]);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     expect(md).toContain('## Side by side: paired windows');
-    expect(md).toMatch(/\| cache hit h1 1 KiB: anyedge-1w \/ bare — paired windows \(hit-1k-h1\) \| \d+\.\d\d \| ≥ 0\.95 \|/);
+    expect(md).toMatch(/\| cache hit h1 1 KiB: anyedge-1w \/ bare — paired windows \(hit-1k-h1-wrk\) \| \d+\.\d\d \| ≥ 0\.95 \|/);
     // --quick has no paired phase (it must stay under two minutes).
     const q = await runCli(['--quick', '--subjects', 'bare', '--scenarios', 'hit-1k-h1', '--out', out]);
     expect(q.code, q.stderr).toBe(0);
