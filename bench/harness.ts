@@ -13,7 +13,7 @@ import { bodyOf } from './body.js';
 import { generatorAvailable, runLoad } from './load/generators.js';
 import type { GeneratorName, LoadResult, LoadSpec } from './load/types.js';
 import { runMemory, type MemoryResult } from './memory.js';
-import { measurePairs, planPairs, type PairedResult } from './paired.js';
+import { goodput, measurePairs, planPairs, type PairedResult } from './paired.js';
 import { REPO_ROOT, childScript } from './paths.js';
 import { createBenchPki } from './pki.js';
 import { BenchError, ProcessSet, hasBinary, type Managed } from './processes.js';
@@ -193,10 +193,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     const origin = procs.start('origin', process.execPath, { args: [childScript('origin.js')], cpus: cpus.load });
     const originPort = await origin.waitForLine((_l, j) => (j as { ready?: { port?: number } } | undefined)?.ready?.port, 10_000);
     const originUrl = `http://127.0.0.1:${originPort}`;
-    const context = (def: SubjectDef, round?: number): SubjectContext => {
+    const context = (def: SubjectDef, round?: number | 'paired'): SubjectContext => {
       const dir = join(tmp, `${def.name}-${Math.random().toString(36).slice(2, 8)}`);
       mkdirSync(dir);
-      const profile = opts.profileDir === undefined ? {} : { profileDir: join(opts.profileDir, round === undefined ? `${def.name}-memory` : `${def.name}-r${round}`) };
+      const phase = round === undefined ? 'memory' : round === 'paired' ? 'paired' : `r${round}`;
+      const profile = opts.profileDir === undefined ? {} : { profileDir: join(opts.profileDir, `${def.name}-${phase}`) };
       return { procs, dir, pki, originUrl, staticRoot, cpus, workers: availableParallelism(), freePort, ...profile };
     };
     const stop = async (r: RunningSubject): Promise<void> => {
@@ -259,7 +260,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
           const def = subjects.find((d) => d.name === name)!;
           log(`paired: ${name}: starting`);
           let r: RunningSubject;
-          try { r = await def.start(context(def)); } catch (err) {
+          try { r = await def.start(context(def, 'paired')); } catch (err) {
             throw err instanceof BenchError ? err : new BenchError(def.name, `failed to start: ${(err as Error).message}`, { cause: err });
           }
           up.set(name, { def, r });
@@ -278,7 +279,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
             throw new BenchError(def.name, `${s.name} (paired): ${(err as Error).message}`, { cause: err });
           }
           alive(def, r, `${s.name} (paired)`);
-          return result.responses === 0 ? 0 : result.rps;
+          return goodput(result);
         }, async (p) => {
           // As before each scenario of a round: anyedge back to ready after the last load.
           for (const n of [p.a, p.b]) {

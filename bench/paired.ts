@@ -5,6 +5,7 @@
 // so that a drift of the machine within a pair cancels; each pair gives one ratio,
 // (B1 + B2) / (A1 + A2), and the A/A pair (bare-again / bare) gives the spread two identical
 // servers show by the same method.
+import type { LoadResult } from './load/types.js';
 import { spread, type Spread } from './stats.js';
 
 export interface PairSpec {
@@ -61,7 +62,12 @@ export function planPairs(subjects: readonly string[], scenarios: readonly strin
   return out;
 }
 
-/** One window of load on a subject; resolves to its req/s. */
+/** A window's figure: 2xx answers per second (a shed 503 is fast and would flatter the subject). */
+export function goodput(r: Pick<LoadResult, 'rps' | 'responses' | 'non2xx'>): number {
+  return r.responses === 0 ? 0 : r.rps * (1 - r.non2xx / r.responses);
+}
+
+/** One window of load on a subject; resolves to its 2xx req/s. */
 export type MeasureWindow = (subject: string, scenario: string) => Promise<number>;
 
 /**

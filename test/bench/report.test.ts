@@ -4,7 +4,7 @@
 // functions on hand-made records: no load is run here.
 import { describe, expect, it } from 'vitest';
 import type { BenchRun, RunRecord } from '../../bench/harness.js';
-import { measurePairs, planPairs, type PairedResult } from '../../bench/paired.js';
+import { goodput, measurePairs, planPairs, type PairedResult } from '../../bench/paired.js';
 import { markdown, noiseFloor, summarize, targets } from '../../bench/report.js';
 import { spread } from '../../bench/stats.js';
 
@@ -93,5 +93,11 @@ describe('bench paired windows', () => {
     expect(out[0]!.ratios[1]).toBeCloseTo(150 / 190);
     expect(out[0]!.aRps).toEqual([100, 110, 90, 100]);
     expect(out[0]!.ratio.n).toBe(2);
+  });
+
+  it('counts 2xx answers only in a window, and a window that answered nothing as 0', () => {
+    expect(goodput({ rps: 1000, responses: 2000, non2xx: 0 })).toBe(1000);
+    expect(goodput({ rps: 1000, responses: 2000, non2xx: 500 })).toBe(750);
+    expect(goodput({ rps: 0, responses: 0, non2xx: 0 })).toBe(0);
   });
 });
