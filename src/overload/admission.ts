@@ -10,17 +10,20 @@
 //
 // The limit is computed, not searched for: every step (the overload manager's tick) measures
 // the CPU per request over the interval (busy loop time / requests answered, smoothed) and
-// the event loop's mean lateness, and the capacity is the larger of two estimates of the busy
+// how long a request waits for the loop's turn (loopWaitSince()), and the capacity is the larger of two estimates of the busy
 // connections that keep a request's queueing within targetDelay: targetDelay / (CPU per
 // request), which counts every busy connection as always having a request waiting, and busy
-// × targetDelay / (the wait the loop's lateness shows), which also sees clients that pause
+// × targetDelay / (that wait), which also sees clients that pause
 // between requests. When the loop is saturated (utilisation ≥ saturation) and more
 // connections are busy than the capacity, the worker limits itself to the capacity: the
 // newest busy connections above it are told to go (Connection: close on their next response,
 // GOAWAY on h2; idle ones are left alone, they cost nothing) and new connections wait before
 // TLS. While the loop stays saturated the limit follows the capacity, down at once and up by
-// a quarter a step; while it is not, and connections wait, the limit grows by a quarter a
-// step; it is lifted after releaseAfter without saturation. Searching (AIMD on the event-loop
+// a quarter a step, but not within a dead band of a fifth around it (the estimate moves that
+// much from step to step under a steady load, and every move down tells connections to go,
+// which come back with a handshake); while it is not, and connections wait, the limit grows
+// by a quarter a step; it is lifted after releaseAfter without saturation. Between steps a
+// connection let in holds a place until the next step counts it or it closes. Searching (AIMD on the event-loop
 // delay alone) was tried first: every step up admitted a batch of handshakes, whose CPU read
 // as overload, and the limit sank to its floor with half the goodput. Limiting by CPU alone
 // did the opposite wrong with 400 paced clients (wrk, 2026-12-02): a limit of 180 left the
@@ -59,8 +62,8 @@ export interface AdmissionSources {
   busy(): number;
   /** Event-loop utilisation 0..1 since the previous call. */
   utilization(): number;
-  /** Mean lateness (ms) of a periodic timer since the previous call: how long the loop's turns keep work waiting. */
-  loopDelay(): number;
+  /** How long (ms) a request waited for the loop's turn since the previous call, as loopWaitSince() estimates it. */
+  loopWait(): number;
   /** Releases what the sources hold (called by close()). */
   stop?(): void;
 }
@@ -85,6 +88,8 @@ interface Waiting {
 
 /** Most a limit grows in one step. */
 const GROW = 1.25;
+/** Moves of the capacity estimate within this share of the limit leave the limit where it is. */
+const BAND = 0.2;
 
 export class ConnectionAdmission {
   readonly cfg: AdmissionConfig;
@@ -93,10 +98,13 @@ export class ConnectionAdmission {
   #limit = Number.POSITIVE_INFINITY;
   #calmSince: number | undefined;
   #cost: number | undefined;
-  #delay: number | undefined;
+  #wait: number | undefined;
   #lastRequests = 0;
   #lastAt: number | undefined;
   #busy = 0;
+  /** Connections let in since the last step and still open, while limited: not in #busy yet, but busy as soon as their handshake ends. */
+  #admittedSinceStep = 0;
+  #step = 0;
   #refused = 0;
   #dequeued = 0;
   /** Called with the new limit when it changes between limited and unlimited, or moves. */
@@ -127,8 +135,8 @@ export class ConnectionAdmission {
   /** Smoothed CPU milliseconds per request; undefined before the first busy interval. */
   get costMs(): number | undefined { return this.#cost; }
 
-  /** Smoothed mean event-loop delay, ms; undefined before the first step. */
-  get loopDelayMs(): number | undefined { return this.#delay; }
+  /** Smoothed wait for the loop's turn, ms; undefined before the first step. */
+  get loopWaitMs(): number | undefined { return this.#wait; }
 
   /** One control step; nowMs is monotonic. Returns the limit after the step. */
   update(nowMs: number): number {
@@ -136,6 +144,8 @@ export class ConnectionAdmission {
     const utilization = this.#sources.utilization();
     const busy = this.#sources.busy();
     this.#busy = busy;
+    this.#admittedSinceStep = 0;
+    this.#step++;
     const served = requests - this.#lastRequests;
     const interval = this.#lastAt === undefined ? 0 : nowMs - this.#lastAt;
     this.#lastRequests = requests;
@@ -145,8 +155,8 @@ export class ConnectionAdmission {
       const cost = (utilization * interval) / served;
       this.#cost = this.#cost === undefined ? cost : this.#cost * 0.7 + cost * 0.3;
     }
-    const delay = this.#sources.loopDelay();
-    if (interval > 0 && Number.isFinite(delay) && delay >= 0) this.#delay = this.#delay === undefined ? delay : this.#delay * 0.7 + delay * 0.3;
+    const wait = this.#sources.loopWait();
+    if (interval > 0 && Number.isFinite(wait) && wait >= 0) this.#wait = this.#wait === undefined ? wait : this.#wait * 0.7 + wait * 0.3;
     const { targetDelay, minConnections, saturation, releaseAfter } = this.cfg;
     const capacity = Math.max(minConnections, this.#fit(busy));
     const saturated = utilization >= saturation;
@@ -155,8 +165,15 @@ export class ConnectionAdmission {
       this.#calmSince = undefined;
       // Limited already: follow the capacity down at once, but up by a quarter a step at most,
       // so the handshakes of the connections let in do not all land in one step.
-      this.#limit = this.limiting ? Math.max(minConnections, Math.min(capacity, Math.ceil(this.#limit * GROW))) : capacity;
-      if (this.#limit !== before) this.onLimit?.(this.#limit, `loop ${(utilization * 100).toFixed(0)} % busy, ${busy} busy connections, ${this.#cost?.toFixed(3) ?? '?'} ms per request, requests wait about ${(2 * (this.#delay ?? 0)).toFixed(1)} ms: ${capacity} fit in ${targetDelay} ms`);
+      if (!this.limiting) this.#limit = capacity;
+      else {
+        const next = Math.max(minConnections, Math.min(capacity, Math.ceil(this.#limit * GROW)));
+        // A dead band: the estimate moves 20–50 % from one step to the next under a steady
+        // load, and following each move tells connections to go (they come back with a new
+        // handshake) and lets others in (with theirs). Only a larger move changes the limit.
+        if (next < this.#limit * (1 - BAND) || next > this.#limit * (1 + BAND)) this.#limit = next;
+      }
+      if (this.#limit !== before) this.onLimit?.(this.#limit, `loop ${(utilization * 100).toFixed(0)} % busy, ${busy} busy connections, ${this.#cost?.toFixed(3) ?? '?'} ms per request, requests wait about ${(this.#wait ?? 0).toFixed(1)} ms: ${capacity} fit in ${targetDelay} ms`);
     } else if (this.limiting) {
       this.#calmSince ??= nowMs;
       if (nowMs - this.#calmSince >= releaseAfter) {
@@ -179,9 +196,8 @@ export class ConnectionAdmission {
    * larger wins:
    * - by CPU: targetDelay / (CPU per request), right when every busy connection always has a
    *   request waiting (a closed-loop load test);
-   * - by the loop's own lateness: a request waits for the turn in progress and then for its
-   *   place in the next, about twice the mean lateness of a timer; busy connections scale it,
-   *   so busy × targetDelay / wait fit. This one sees clients that pause between requests,
+   * - by the loop's turns: a request waits about one turn (loopWaitSince()); busy
+   *   connections scale it, so busy × targetDelay / wait fit. This one sees clients that pause between requests,
    *   which the first counts as always waiting: limited by CPU alone, such clients left the
    *   loop idle while connections waited.
    */
@@ -189,7 +205,7 @@ export class ConnectionAdmission {
     const { targetDelay } = this.cfg;
     if (targetDelay <= 0) return 0;
     const byCpu = this.#cost === undefined || this.#cost <= 0 ? Number.POSITIVE_INFINITY : targetDelay / this.#cost;
-    const wait = 2 * (this.#delay ?? 0);
+    const wait = this.#wait ?? 0;
     // No lateness measured: no evidence either way, the CPU estimate stands.
     const byDelay = wait > 0 ? (busy * targetDelay) / wait : 0;
     return Math.floor(Math.max(byCpu, byDelay));
@@ -201,6 +217,7 @@ export class ConnectionAdmission {
    */
   offer(socket: Socket, admit: () => void): void {
     if (!this.cfg.enabled || (this.#queue.length === 0 && this.#room())) {
+      this.#count(socket);
       admit();
       return;
     }
@@ -251,6 +268,7 @@ export class ConnectionAdmission {
       w.socket.off('error', noop);
       if (w.socket.destroyed) continue;
       this.#dequeued++;
+      this.#count(w.socket);
       // admit() starts reading: a TLS wrap reads the handle itself (a resume() here would race
       // it for the ClientHello); a plain HTTP listener resumes the socket.
       w.admit();
@@ -259,12 +277,30 @@ export class ConnectionAdmission {
 
   /**
    * A handshake slot (always, limit or not) and, while limited, a place: fewer busy
-   * connections (as of the last step) plus handshakes than the limit.
+   * connections (as of the last step) plus those let in since than the limit. Counting only
+   * the handshakes in progress (as this once did) let the queue drain between steps: each
+   * handshake that finished made room for the next, so a limit of 60 let 180–270 connections
+   * in by the next step, and the step after told the surplus to go (wrk, 400 connections at
+   * 2×: 1,200 connections told to go in 8 s, each back with a new handshake).
    */
   #room(): boolean {
     const handshaking = this.#sources.handshaking();
     if (handshaking >= this.cfg.maxHandshakes) return false;
-    return !this.limiting || this.#busy + handshaking < this.#limit;
+    return !this.limiting || this.#busy + Math.max(handshaking, this.#admittedSinceStep) < this.#limit;
+  }
+
+  /**
+   * While limited, a connection let in holds a place until the next step counts it (as busy or
+   * not) or until it closes (a client that makes one request per connection frees its place
+   * at once, so new connections are not held back a whole step).
+   */
+  #count(socket: Socket): void {
+    if (!this.limiting) return;
+    this.#admittedSinceStep++;
+    const step = this.#step;
+    socket.once('close', () => {
+      if (this.#step === step) this.#admittedSinceStep--;
+    });
   }
 
   #remove(w: Waiting): void {
@@ -294,20 +330,29 @@ export function loopUtilizationSince(): () => number {
 }
 
 /**
- * Mean event-loop delay (ms) since the previous call of the returned function: how late a
- * timer due every resolutionMs fired, on average (an idle loop: about 0). The histogram runs
- * until stop() (one libuv timer); 0 when it recorded nothing.
+ * How long a request waited for the event loop's turn (ms) since the previous call of the
+ * returned function, from a timer due every resolutionMs (one libuv timer, until stop()):
+ * - turns shorter than the period: the timer fires up to a turn late, on average half of
+ *   one, and a request that arrives during a turn waits for its end, also half a turn on
+ *   average, then for its place in the next: about twice the timer's mean lateness;
+ * - turns longer than the period (the timer is late on nearly every fire): it fires once a
+ *   turn, so the time between fires is the turn itself, and a request waits about one.
+ *   Twice the lateness said far less here: turns of 12 ms read as a 4 ms wait with a 10 ms
+ *   timer, and the limit let three times too many connections in (wrk, 2026-12-03).
+ * 0 when it recorded nothing.
  */
-export function loopDelaySince(resolutionMs = 10): { read: () => number; stop: () => void } {
+export function loopWaitSince(resolutionMs = 10): { read: () => number; stop: () => void } {
   const h = monitorEventLoopDelay({ resolution: resolutionMs });
   h.enable();
   return {
     read: () => {
       if (h.count === 0) return 0;
       // Nanoseconds between two of its timer callbacks, so an idle loop records resolutionMs.
-      const late = Math.max(0, h.mean / 1e6 - resolutionMs);
+      const period = h.mean / 1e6;
+      const everyFireLate = h.percentile(10) / 1e6 > resolutionMs * 1.05;
+      const wait = everyFireLate ? period : 2 * Math.max(0, period - resolutionMs);
       h.reset();
-      return late;
+      return wait;
     },
     stop: () => h.disable(),
   };

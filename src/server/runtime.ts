@@ -12,7 +12,7 @@ import { EdgeServer, type BoundListener } from './edge-server.js';
 import { CertificateSet } from './tls.js';
 import { buildHostExtras } from './host-extras.js';
 import { OverloadManager } from '../overload/manager.js';
-import { ConnectionAdmission, loopDelaySince, loopUtilizationSince } from '../overload/admission.js';
+import { ConnectionAdmission, loopWaitSince, loopUtilizationSince } from '../overload/admission.js';
 import { EdgeCache } from '../cache/edge-cache.js';
 
 export interface RuntimeOptions {
@@ -70,15 +70,15 @@ export function createRuntime(config: Readonly<Config>, opts: RuntimeOptions): R
   reportLoadFrom(load);
   let admission: ConnectionAdmission | undefined;
   if (config.overload.enabled && config.overload.admission.enabled) {
-    const delay = loopDelaySince();
+    const wait = loopWaitSince();
     admission = new ConnectionAdmission(config.overload.admission, {
       open: () => edge?.admittedConnections ?? 0,
       handshaking: () => edge?.handshakingConnections ?? 0,
       requests: () => edge?.requestCount ?? 0,
       busy: () => edge?.busyConnections() ?? 0,
       utilization: loopUtilizationSince(),
-      loopDelay: delay.read,
-      stop: delay.stop,
+      loopWait: wait.read,
+      stop: wait.stop,
     });
   }
   const overload = new OverloadManager(config.overload, {

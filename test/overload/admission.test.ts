@@ -4,13 +4,14 @@
 // control step is called by hand here (update(now)), as the overload tick would; the edge's
 // config makes any load "saturated" and leaves room for one busy connection (targetDelay 0,
 // minConnections 1), so the second busy connection is over the limit.
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ClientHttp2Session } from 'node:http2';
 import { register } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionAdmission } from '../../src/overload/admission.js';
+import { ConnectionAdmission, loopWaitSince } from '../../src/overload/admission.js';
 import { admissionSchema } from '../../src/config/schema.js';
 import { h2Session, h2Request, waitFor } from '../helpers/clients.js';
 import { startEdge, type TestEdge } from '../helpers/edge.js';
@@ -133,10 +134,19 @@ describe('connection admission on the edge', () => {
     await waitFor(() => second.closed, 'the first shed connection to close');
     first.socket.destroy();
     await waitFor(() => edge.runtime.edge.admittedConnections === 0, 'both connections to be gone');
-    // Nothing busy in this step: room for new connections again.
+    // Nothing busy in this step: room for one new connection again, and only one: the one
+    // let in holds the place until a step counts it.
     a.update(performance.now());
     const third = await busyConn(edge);
+    const held = tlsConn(edge);
+    await waitFor(() => a.stats().queued === 1, 'a second new connection to wait for a place');
+    expect(held.secure).toBe(false);
+    held.socket.destroy();
+    // Counted busy, then idle for a step (an idle connection holds no place): room for one more.
+    a.update(performance.now());
+    a.update(performance.now());
     const fourth = await busyConn(edge);
+    expect((await third.request()).status).toBe(200);
     // Two busy again, room for one: the newest must go, as the first time.
     a.update(performance.now());
     expect(a.excess()).toBe(1);
@@ -248,20 +258,26 @@ function fakeSocket(): Socket {
   return s as unknown as Socket;
 }
 
+/** A socket that can close: its 'close' listeners run when the test emits it. */
+function closableSocket(): Socket & EventEmitter {
+  const s = Object.assign(new EventEmitter(), { destroyed: false, pause: () => s, destroy: () => { s.destroyed = true; s.emit('close'); return s; } });
+  return s as unknown as Socket & EventEmitter;
+}
+
 class FakeSources {
   open = 0;
   handshaking = 0;
   requests = 0;
   busy = 0;
   utilization = 0;
-  loopDelay = 0;
+  loopWait = 0;
   readonly sources = {
     open: () => this.open,
     handshaking: () => this.handshaking,
     requests: () => this.requests,
     busy: () => this.busy,
     utilization: () => this.utilization,
-    loopDelay: () => this.loopDelay,
+    loopWait: () => this.loopWait,
   };
 }
 
@@ -288,11 +304,48 @@ describe('ConnectionAdmission control step', () => {
     Object.assign(f, { requests: 6250, busy: 200 });
     expect(a.update(750)).toBe(153);
     expect(a.excess()).toBe(47);
-    // Saturated and limited: the limit follows the capacity even with fewer busy than it.
+    // Saturated and limited: the limit follows the capacity even with fewer busy than it, but
+    // not a move within a fifth of it (a dead band): 165 would fit now, the limit stays 153.
     Object.assign(f, { requests: 8750, busy: 100 });
     expect(a.limiting).toBe(true);
-    expect(a.update(1000)).toBe(Math.floor(20 / (0.13 * 0.7 + 0.1 * 0.3)));
+    expect(Math.floor(20 / (0.13 * 0.7 + 0.1 * 0.3))).toBe(165);
+    expect(a.update(1000)).toBe(153);
     expect(a.excess()).toBe(0);
+    // A larger move is followed (up by a quarter at most): 0.05 ms per request for a step →
+    // 0.1 ms smoothed → 200 fit, and the limit rises to 192.
+    Object.assign(f, { requests: 13750, busy: 100 });
+    expect(Math.floor(20 / ((0.13 * 0.7 + 0.1 * 0.3) * 0.7 + 0.05 * 0.3))).toBe(200);
+    expect(a.update(1250)).toBe(Math.ceil(153 * 1.25));
+  });
+
+  it('counts a connection let in since the last step against the limit until a step counts it or it closes', () => {
+    const f = new FakeSources();
+    const a = started(f);
+    // 10 ms per request: the floor, 4, is the limit.
+    Object.assign(f, { requests: 25, utilization: 1, busy: 50 });
+    expect(a.update(250)).toBe(4);
+    // Two of them busy now: room for two more, whose handshakes end at once.
+    Object.assign(f, { requests: 50, busy: 2 });
+    expect(a.update(500)).toBe(4);
+    const sockets = [closableSocket(), closableSocket(), closableSocket()];
+    const admitted: number[] = [];
+    sockets.forEach((s, i) => a.offer(s, () => admitted.push(i)));
+    expect(admitted).toEqual([0, 1]);
+    expect(a.stats().queued).toBe(1);
+    // One of the two leaves (a client that makes one request per connection): its place goes
+    // to the one waiting, without waiting for the next step.
+    sockets[0]!.emit('close');
+    a.released();
+    expect(admitted).toEqual([0, 1, 2]);
+    expect(a.stats().queued).toBe(0);
+    // The next step counts what is busy afresh: all four places free again.
+    Object.assign(f, { requests: 75, busy: 0 });
+    a.update(750);
+    const more = [closableSocket(), closableSocket(), closableSocket(), closableSocket(), closableSocket()];
+    more.forEach((s, i) => a.offer(s, () => admitted.push(10 + i)));
+    expect(admitted.slice(3)).toEqual([10, 11, 12, 13]);
+    expect(a.stats().queued).toBe(1);
+    a.close();
   });
 
   it('does not limit a saturated worker whose busy connections all fit, nor a busy one that is not saturated', () => {
@@ -326,22 +379,22 @@ describe('ConnectionAdmission control step', () => {
   it('counts clients that pause between requests by the loop\'s lateness, not only by CPU', () => {
     const f = new FakeSources();
     const a = started(f);
-    // 0.1 ms per request: 200 fit in 20 ms by CPU. 300 busy connections, but the loop is only
-    // 2 ms late on average (requests wait about 4 ms): these clients pause between requests,
-    // and 300 × 20 / 4 = 1,500 of them fit. No limit.
-    Object.assign(f, { requests: 2500, utilization: 1, busy: 300, loopDelay: 2 });
+    // 0.1 ms per request: 200 fit in 20 ms by CPU. 300 busy connections, but requests wait
+    // only about 4 ms for the loop: these clients pause between requests, and 300 × 20 / 4 =
+    // 1,500 of them fit. No limit.
+    Object.assign(f, { requests: 2500, utilization: 1, busy: 300, loopWait: 4 });
     expect(a.update(250)).toBe(Number.POSITIVE_INFINITY);
-    expect(a.loopDelayMs).toBeCloseTo(2);
-    // The same clients, the loop 20 ms late (wait 40 ms): 150 by lateness, 200 by CPU; the
-    // larger stands, so a late loop never limits below what the CPU estimate allows.
+    expect(a.loopWaitMs).toBeCloseTo(4);
+    // The same clients, requests waiting 40 ms: 150 by the wait, 200 by CPU; the larger
+    // stands, so a late loop never limits below what the CPU estimate allows.
     const g = new FakeSources();
     const b = started(g);
-    Object.assign(g, { requests: 2500, utilization: 1, busy: 300, loopDelay: 20 });
+    Object.assign(g, { requests: 2500, utilization: 1, busy: 300, loopWait: 40 });
     expect(b.update(250)).toBe(200);
-    // Lateness measured 0: no evidence, the CPU estimate alone decides.
+    // Wait measured 0: no evidence, the CPU estimate alone decides.
     const h = new FakeSources();
     const c = started(h);
-    Object.assign(h, { requests: 2500, utilization: 1, busy: 300, loopDelay: 0 });
+    Object.assign(h, { requests: 2500, utilization: 1, busy: 300, loopWait: 0 });
     expect(c.update(250)).toBe(200);
   });
 
@@ -378,5 +431,27 @@ describe('ConnectionAdmission control step', () => {
     const off = started(g, { ...cfg, enabled: false });
     Object.assign(g, { requests: 25, utilization: 1, busy: 50 });
     expect(off.update(250)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('loopWaitSince', () => {
+  it('reads loop turns longer than its timer\'s period as the wait, not as twice the lateness', async () => {
+    const wait = loopWaitSince(10);
+    try {
+      wait.read();
+      // Turns of at least 14 ms: an interval that keeps the loop busy for 14 ms, due at once again.
+      const end = performance.now() + 400;
+      await new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          const until = performance.now() + 14;
+          while (performance.now() < until) { /* a long turn */ }
+          if (performance.now() > end) { clearInterval(t); resolve(); }
+        }, 1);
+      });
+      // A request waits about a turn; twice the lateness would say 2 × (14 − 10) = 8 ms.
+      expect(wait.read()).toBeGreaterThanOrEqual(13.5);
+    } finally {
+      wait.stop();
+    }
   });
 });
